@@ -1,0 +1,236 @@
+/*
+ * server_main.c: civgridd's main(). Settings -> log -> database (created and
+ * migrated when needed) -> HTTP -> wait for SIGTERM/SIGINT -> graceful stop
+ * (in-flight requests finish, queued writes commit) -> exit.
+ */
+#include "base/cg.h"
+#include "app/app.h"
+#include "app/config.h"
+#include "base/log.h"
+#include "base/str.h"
+#include "base/time.h"
+#include "db/db.h"
+#include "http/http.h"
+
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+    struct cg_str s = CG_STR_INIT;
+
+    cg_config_describe(&s);
+    fprintf(out,
+            "usage: civgridd [options]\n"
+            "\n"
+            "civgrid server (网格化社会治理平台): serves the API and the web UI.\n"
+            "\n"
+            "options:\n"
+            "  -c, --config FILE     read settings from FILE ('key = value' lines);\n"
+            "                        default: $CIVGRID_CONFIG when set\n"
+            "  -p, --port N          same as --set http.port=N\n"
+            "  -d, --db PATH         same as --set db.path=PATH\n"
+            "  -w, --web-root DIR    same as --set http.web_root=DIR\n"
+            "  -l, --log-level LVL   same as --set log.level=LVL\n"
+            "  -s, --set KEY=VALUE   set any setting (repeatable)\n"
+            "      --print-config    print the effective settings and exit\n"
+            "  -h, --help            show this help and exit\n"
+            "  -V, --version         show the version and exit\n"
+            "\n"
+            "settings (precedence: default < file < environment < command line):\n%s"
+            "\n"
+            "Stops gracefully on SIGTERM or SIGINT: in-flight requests finish.\n",
+            cg_str_ptr(&s));
+    cg_str_release(&s);
+}
+
+static int set_kv(struct cg_config *cfg, const char *kv, struct cg_error *err)
+{
+    char key[64];
+    const char *eq = strchr(kv, '=');
+
+    if (!eq || (size_t)(eq - kv) >= sizeof(key)) {
+        return cg_error_set(err, CG_EINVAL, "expected KEY=VALUE, got '%s'", kv);
+    }
+    memcpy(key, kv, (size_t)(eq - kv));
+    key[eq - kv] = '\0';
+    return cg_config_set(cfg, key, eq + 1, err);
+}
+
+/* Loads file and environment, then the command line over them. Returns 0, 1 (error) or 2 (usage). */
+static int load_settings(int argc, char **argv, struct cg_config *cfg, bool *print_config)
+{
+    static const struct option longopts[] = {
+        {"config", required_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
+        {"db", required_argument, NULL, 'd'},     {"web-root", required_argument, NULL, 'w'},
+        {"log-level", required_argument, NULL, 'l'}, {"set", required_argument, NULL, 's'},
+        {"print-config", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    const char *config_path = getenv("CIVGRID_CONFIG");
+    struct cg_error err = CG_ERROR_INIT;
+    int c, rc;
+
+    /* First pass: --config, --help and --version, which decide what else happens. */
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "c:p:d:w:l:s:hV", longopts, NULL)) != -1) {
+        if (c == 'c') {
+            config_path = optarg;
+        } else if (c == 'h') {
+            usage(stdout);
+            exit(0);
+        } else if (c == 'V') {
+            printf("civgridd %s\n", CG_VERSION);
+            exit(0);
+        } else if (c == '?') {
+            fprintf(stderr, "civgridd: unknown or incomplete option '%s'\n", argv[optind - 1]);
+            fprintf(stderr, "Try 'civgridd --help'.\n");
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "civgridd: unexpected argument '%s'\n", argv[optind]);
+        return 2;
+    }
+    rc = config_path ? cg_config_load_file(cfg, config_path, &err) : 0;
+    rc = rc ? rc : cg_config_load_env(cfg, &err);
+    optind = 1;
+    while (!rc && (c = getopt_long(argc, argv, "c:p:d:w:l:s:hV", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'p':
+            rc = cg_config_set(cfg, "http.port", optarg, &err);
+            break;
+        case 'd':
+            rc = cg_config_set(cfg, "db.path", optarg, &err);
+            break;
+        case 'w':
+            rc = cg_config_set(cfg, "http.web_root", optarg, &err);
+            break;
+        case 'l':
+            rc = cg_config_set(cfg, "log.level", optarg, &err);
+            break;
+        case 's':
+            rc = set_kv(cfg, optarg, &err);
+            break;
+        case 'P':
+            *print_config = true;
+            break;
+        default:
+            break;
+        }
+    }
+    if (rc) {
+        fprintf(stderr, "civgridd: %s\n", err.message);
+        return rc == CG_EINVAL ? 2 : 1;
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct cg_config cfg;
+    struct cg_app app = {0};
+    struct cg_db_options dbo;
+    struct cg_http_options ho;
+    struct cg_error err = CG_ERROR_INIT;
+    sigset_t sigs;
+    FILE *log_file = NULL;
+    bool print_config = false;
+    int rc, sig = 0;
+
+    cg_config_init(&cfg);
+    rc = load_settings(argc, argv, &cfg, &print_config);
+    if (rc) {
+        cg_config_release(&cfg);
+        return rc;
+    }
+    if (print_config) {
+        struct cg_str s = CG_STR_INIT;
+
+        cg_config_dump(&cfg, &s);
+        fputs(cg_str_ptr(&s), stdout);
+        cg_str_release(&s);
+        cg_config_release(&cfg);
+        return 0;
+    }
+    cg_log_threshold = (enum cg_log_level)cg_log_level_parse(cfg.log_level);
+    if (*cfg.log_file) {
+        log_file = fopen(cfg.log_file, "a");
+        if (!log_file) {
+            fprintf(stderr, "civgridd: cannot open log file '%s': %s\n", cfg.log_file,
+                    strerror(errno));
+            cg_config_release(&cfg);
+            return 1;
+        }
+        cg_log_set_stream(log_file);
+    }
+
+    /* Signals are taken by sigwait() below; every thread started from here blocks them. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    app.cfg = &cfg;
+    app.started_ms = cg_time_now_ms();
+    app.started_mono_ns = cg_time_mono_ns();
+    cg_db_options_init(&dbo, cfg.db_path);
+    dbo.backend = cfg.db_backend;
+    dbo.sync = strcmp(cfg.db_synchronous, "normal") ? CG_DB_SYNC_FULL : CG_DB_SYNC_NORMAL;
+    dbo.max_batch = (int)cfg.db_max_batch;
+    dbo.busy_timeout_ms = (int)cfg.db_busy_timeout_ms;
+    rc = cg_db_open(&dbo, &app.db, &err);
+    if (rc) {
+        cg_log_json(CG_LOG_ERROR, "cannot open the database",
+                    json_pack("{s:s, s:s}", "path", cfg.db_path, "detail", err.message));
+        rc = 1;
+        goto out;
+    }
+
+    ho.address = cfg.http_address;
+    ho.port = (int)cfg.http_port;
+    ho.threads = cfg.http_threads ? (int)cfg.http_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (ho.threads < 1) {
+        ho.threads = 1;
+    }
+    ho.workers = (int)cfg.http_workers;
+    ho.max_body = (size_t)cfg.http_max_body;
+    ho.max_header = (size_t)cfg.http_max_header;
+    ho.max_connections = (int)cfg.http_max_connections;
+    ho.max_per_ip = (int)cfg.http_max_per_ip;
+    ho.idle_timeout_s = (int)cfg.http_idle_timeout;
+    ho.web_root = cfg.http_web_root;
+    rc = cg_http_start(&ho, cg_routes, cg_routes_count, &app, &app.http, &err);
+    if (rc) {
+        cg_log_json(CG_LOG_ERROR, "cannot start the HTTP server",
+                    json_pack("{s:s}", "detail", err.message));
+        rc = 1;
+        goto out;
+    }
+    cg_log_json(CG_LOG_INFO, "listening",
+                json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "version", CG_VERSION, "address",
+                          cfg.http_address, "port", cg_http_port(app.http), "threads",
+                          ho.threads, "db", cfg.db_path, "web_root", cfg.http_web_root));
+
+    sigwait(&sigs, &sig);
+    cg_log_json(CG_LOG_INFO, "stopping",
+                json_pack("{s:s, s:I}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+                          "timeout_s", (json_int_t)cfg.http_shutdown_timeout));
+    cg_http_stop(app.http, (int)cfg.http_shutdown_timeout);
+    app.http = NULL;
+    rc = 0;
+out:
+    cg_http_stop(app.http, 0);
+    cg_db_close(app.db);
+    if (!rc) {
+        cg_log_json(CG_LOG_INFO, "stopped", NULL);
+    }
+    cg_config_release(&cfg);
+    if (log_file) {
+        fclose(log_file);
+    }
+    return rc;
+}

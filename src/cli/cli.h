@@ -1,0 +1,55 @@
+/*
+ * cli.h: the civgrid command-line tool. Each subcommand is a function in a
+ * cmd_<area>.c file with a row in cli_main.c's table (git's commands[]).
+ * Exit codes: 0 success, 1 failure, 2 usage error. Primary output goes to
+ * stdout, errors to stderr as "civgrid <cmd>: message".
+ */
+#ifndef CG_CLI_H
+#define CG_CLI_H
+
+#include "base/cg.h"
+#include "app/config.h"
+#include "base/err.h"
+
+struct cg_db;
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+struct cli_ctx {
+    struct cg_config cfg;    /* settings after file, environment and global options */
+    const char *cmd;         /* the subcommand's name, for messages */
+};
+
+typedef int cli_fn(struct cli_ctx *ctx, int argc, char **argv);
+
+struct cli_command {
+    const char *name;
+    cli_fn *fn;
+    const char *summary;
+};
+
+/* Prints "civgrid <cmd>: <message>" on stderr. */
+void cli_error(const struct cli_ctx *ctx, const char *fmt, ...) CG_PRINTF(2, 3);
+
+/*
+ * Parses a subcommand's argv: recognises --help/-h (prints help, returns -1 so
+ * the caller exits 0) and rejects unknown options (returns CLI_USAGE). On
+ * success the positional arguments are moved to the front and their count is
+ * returned through out_npos; flags listed in bool_flags (NULL-terminated, e.g.
+ * "--yes") are reported through out_flags bits in order.
+ */
+int cli_parse(struct cli_ctx *ctx, int argc, char **argv, const char *help,
+              const char *const *bool_flags, unsigned *out_flags, int *out_npos);
+
+/*
+ * Opens the configured database. create: make it when missing; migrate: apply
+ * pending migrations. Prints the error and returns CLI_FAIL on failure.
+ */
+int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **out_db);
+
+/* Subcommands (cmd_db.c). */
+cli_fn cmd_init, cmd_migrate, cmd_backup, cmd_restore, cmd_check;
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * cmd_db.c: database life cycle: init, migrate, backup, restore, check.
+ */
+#include "base/cg.h"
+#include "base/str.h"
+#include "cli/cli.h"
+#include "db/db.h"
+
+#include <sys/stat.h>
+
+static bool file_exists(const char *path)
+{
+    struct stat sb;
+
+    return !stat(path, &sb);
+}
+
+int cmd_init(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: civgrid init\n\n"
+        "Creates the database at db.path with the current schema. On an existing\n"
+        "database it only applies pending migrations.\n";
+    struct cg_db *db = NULL;
+    struct cg_db_info info;
+    struct cg_error err = CG_ERROR_INIT;
+    bool existed = file_exists(ctx->cfg.db_path);
+    int npos, rc = cli_parse(ctx, argc, argv, help, NULL, NULL, &npos);
+
+    if (rc) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (npos) {
+        cli_error(ctx, "unexpected argument '%s'", argv[0]);
+        return CLI_USAGE;
+    }
+    rc = cli_open_db(ctx, true, true, &db);
+    if (rc) {
+        return rc;
+    }
+    rc = cg_db_info(db, &info, &err);
+    if (rc) {
+        cli_error(ctx, "%s", err.message);
+    } else {
+        printf("%s %s (schema version %d)\n", existed ? "database ready:" : "created database",
+               ctx->cfg.db_path, info.schema_version);
+    }
+    cg_db_close(db);
+    return rc ? CLI_FAIL : CLI_OK;
+}
+
+int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: civgrid migrate\n\n"
+        "Applies pending schema migrations to the existing database at db.path,\n"
+        "each in its own transaction. civgridd also does this when it starts.\n";
+    struct cg_db *db = NULL;
+    struct cg_error err = CG_ERROR_INIT;
+    int applied = 0, npos, rc = cli_parse(ctx, argc, argv, help, NULL, NULL, &npos);
+
+    if (rc) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (npos) {
+        cli_error(ctx, "unexpected argument '%s'", argv[0]);
+        return CLI_USAGE;
+    }
+    rc = cli_open_db(ctx, false, false, &db);
+    if (rc) {
+        return rc;
+    }
+    rc = cg_db_migrate(db, &applied, &err);
+    if (rc) {
+        cli_error(ctx, "%s", err.message);
+    } else {
+        printf("applied %d migration%s\n", applied, applied == 1 ? "" : "s");
+    }
+    cg_db_close(db);
+    return rc ? CLI_FAIL : CLI_OK;
+}
+
+int cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: civgrid backup DEST\n\n"
+        "Writes a consistent copy of the database to DEST with SQLite's online\n"
+        "backup API. Safe while civgridd is running; DEST appears only when complete.\n";
+    struct cg_db *db = NULL;
+    struct cg_error err = CG_ERROR_INIT;
+    int npos, rc = cli_parse(ctx, argc, argv, help, NULL, NULL, &npos);
+
+    if (rc) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (npos != 1) {
+        cli_error(ctx, "expected one destination file (see 'civgrid backup --help')");
+        return CLI_USAGE;
+    }
+    rc = cli_open_db(ctx, false, false, &db);
+    if (rc) {
+        return rc;
+    }
+    rc = cg_db_backup(db, argv[0], &err);
+    if (rc) {
+        cli_error(ctx, "%s", err.message);
+    } else {
+        printf("backed up %s to %s\n", ctx->cfg.db_path, argv[0]);
+    }
+    cg_db_close(db);
+    return rc ? CLI_FAIL : CLI_OK;
+}
+
+int cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char *const flags[] = {"--yes", NULL};
+    static const char help[] =
+        "usage: civgrid restore [--yes] SRC\n\n"
+        "Replaces the database at db.path with the backup SRC after checking the\n"
+        "backup's integrity. Stop civgridd first. Replacing an existing database\n"
+        "needs --yes.\n";
+    struct cg_error err = CG_ERROR_INIT;
+    unsigned f = 0;
+    int npos, rc = cli_parse(ctx, argc, argv, help, flags, &f, &npos);
+
+    if (rc) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (npos != 1) {
+        cli_error(ctx, "expected one backup file (see 'civgrid restore --help')");
+        return CLI_USAGE;
+    }
+    if (file_exists(ctx->cfg.db_path) && !(f & 1)) {
+        cli_error(ctx, "'%s' exists; add --yes to replace it with '%s'", ctx->cfg.db_path,
+                  argv[0]);
+        return CLI_USAGE;
+    }
+    rc = cg_db_restore(argv[0], ctx->cfg.db_path, &err);
+    if (rc) {
+        cli_error(ctx, "%s", err.message);
+        return CLI_FAIL;
+    }
+    printf("restored %s from %s\n", ctx->cfg.db_path, argv[0]);
+    return CLI_OK;
+}
+
+int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
+{
+    static const char help[] =
+        "usage: civgrid check\n\n"
+        "Checks the database: page integrity, foreign keys and schema version.\n"
+        "Prints 'ok' and exits 0 when healthy; lists each problem and exits 1 otherwise.\n";
+    struct cg_db *db = NULL;
+    struct cg_str problems = CG_STR_INIT;
+    struct cg_error err = CG_ERROR_INIT;
+    int npos, rc = cli_parse(ctx, argc, argv, help, NULL, NULL, &npos);
+
+    if (rc) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (npos) {
+        cli_error(ctx, "unexpected argument '%s'", argv[0]);
+        return CLI_USAGE;
+    }
+    rc = cli_open_db(ctx, false, false, &db);
+    if (rc) {
+        return rc;
+    }
+    rc = cg_db_check(db, &problems, &err);
+    if (rc == CG_ECONFLICT) {
+        fputs(cg_str_ptr(&problems), stdout);
+        cli_error(ctx, "database '%s' has problems", ctx->cfg.db_path);
+    } else if (rc) {
+        cli_error(ctx, "%s", err.message);
+    } else {
+        printf("ok\n");
+    }
+    cg_str_release(&problems);
+    cg_db_close(db);
+    return rc ? CLI_FAIL : CLI_OK;
+}

@@ -1,0 +1,103 @@
+/*
+ * http.h: the HTTP edge of civgridd, as handlers see it.
+ *
+ * The server owns the transport (libmicrohttpd), the limits, the route lookup,
+ * body buffering and JSON parsing, request ids, metrics and the access log.
+ * By the time a handler runs, its route matched, its permission was checked,
+ * and for CG_ROUTE_JSON routes the body is a parsed JSON object. A handler
+ * reads the request through the cg_req_* calls, calls the domain, and replies
+ * with exactly one cg_reply_* call, or returns a CG_E* code with err filled in
+ * and lets the server render the error.
+ */
+#ifndef CG_HTTP_H
+#define CG_HTTP_H
+
+#include "base/cg.h"
+#include "base/err.h"
+
+#include <jansson.h>
+
+struct cg_req;
+struct cg_str;
+
+/* Returns 0 after one cg_reply_*() call, or a CG_E* code with err set (no reply sent). */
+typedef int cg_handler_fn(struct cg_req *req, struct cg_error *err);
+
+enum cg_route_flags {
+    CG_ROUTE_JSON = 1 << 0,  /* the body must be a JSON object (Content-Type: application/json) */
+    CG_ROUTE_WRITE = 1 << 1, /* runs on a worker thread: it waits for a durable commit */
+};
+
+/* One row of the route table (app/routes.def). */
+struct cg_route {
+    const char *method;     /* "GET", "POST", ... */
+    const char *pattern;    /* "/api/v1/things/:id": ':' segments are parameters */
+    cg_handler_fn *handler;
+    const char *permission; /* named permission, or "public" */
+    unsigned flags;         /* enum cg_route_flags */
+    const char *summary;    /* one line for the route index and the docs */
+};
+
+/* ---- reading the request ---------------------------------------------------------------- */
+
+/* Application context given to cg_http_start(); borrowed. */
+void *cg_req_app(struct cg_req *req);
+/* The request id ("X-Request-Id"), borrowed until the request ends. */
+const char *cg_req_id(const struct cg_req *req);
+/* Client address as text. */
+const char *cg_req_remote(const struct cg_req *req);
+/* A path parameter of the matched pattern (":id" -> "id"), or NULL. */
+const char *cg_req_param(const struct cg_req *req, const char *name);
+/* A query-string argument, or NULL. Borrowed. */
+const char *cg_req_query(struct cg_req *req, const char *name);
+/* A request header, or NULL. Borrowed. */
+const char *cg_req_header(struct cg_req *req, const char *name);
+/* The parsed JSON body of a CG_ROUTE_JSON route (an object); borrowed. */
+json_t *cg_req_json(const struct cg_req *req);
+
+/* ---- replying --------------------------------------------------------------------------- */
+
+/* Replies with body as JSON. Takes ownership of body. */
+int cg_reply_json(struct cg_req *req, int status, json_t *body);
+/* Replies with raw bytes (copied). */
+int cg_reply_data(struct cg_req *req, int status, const char *content_type, const void *data,
+                  size_t len);
+/* Replies {"error":{"code","message","field","request_id"}} for code, using err's detail. */
+int cg_reply_error(struct cg_req *req, int code, const struct cg_error *err);
+
+/* ---- the server ------------------------------------------------------------------------- */
+
+struct cg_http_server;
+
+struct cg_http_options {
+    const char *address;
+    int port;                 /* 0: any free port */
+    int threads;              /* I/O threads, >= 1 */
+    int workers;              /* write-handler threads, >= 1 */
+    size_t max_body;
+    size_t max_header;
+    int max_connections;
+    int max_per_ip;
+    int idle_timeout_s;
+    const char *web_root;     /* directory served at / ("" to serve nothing) */
+};
+
+/*
+ * Starts serving routes[0..n_routes) in background threads. app is handed to
+ * handlers through cg_req_app(). Returns 0 and a server owned by the caller
+ * (stop it with cg_http_stop()), or CG_EIO / CG_EINVAL with err set.
+ */
+int cg_http_start(const struct cg_http_options *opt, const struct cg_route *routes,
+                  size_t n_routes, void *app, struct cg_http_server **out_srv,
+                  struct cg_error *err) CG_MUST_CHECK;
+/* The port actually bound (useful with port 0). */
+int cg_http_port(const struct cg_http_server *srv);
+/*
+ * Stops accepting connections, lets in-flight requests finish for up to
+ * timeout_s seconds, then closes everything and frees srv. NULL-safe.
+ */
+void cg_http_stop(struct cg_http_server *srv, int timeout_s);
+/* Appends the Prometheus text exposition of the server's metrics to out. */
+void cg_http_metrics(struct cg_http_server *srv, struct cg_str *out);
+
+#endif
