@@ -8,8 +8,8 @@
 #include "base/str.h"
 #include "domain/telemetry/client_error.h"
 
-static const char *const fields[] = {"message", "source", "line", "column", "stack",
-                                     "page",    "lang",   NULL};
+static const char *const fields[] = {"message", "source", "line", "column",
+                                     "stack",   "page",   "lang", NULL};
 
 int cg_api_client_error_create(struct cg_req *req, struct cg_error *err)
 {
@@ -32,8 +32,8 @@ int cg_api_client_error_create(struct cg_req *req, struct cg_error *err)
             : cg_json_get_string(body, "stack", false, 0, CG_CLIENT_ERROR_STACK_MAX, true,
                                  &in.stack, err);
     rc = rc ? rc
-            : cg_json_get_string(body, "page", false, 0, CG_CLIENT_ERROR_PAGE_MAX, false,
-                                 &in.page, err);
+            : cg_json_get_string(body, "page", false, 0, CG_CLIENT_ERROR_PAGE_MAX, false, &in.page,
+                                 err);
     rc = rc ? rc : cg_json_get_enum(body, "lang", false, cg_client_error_langs, &in.lang, err);
     if (rc) {
         return rc;

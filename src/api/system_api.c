@@ -92,10 +92,9 @@ int cg_api_routes(struct cg_req *req, struct cg_error *err)
 
         json_array_append_new(list,
                               json_pack("{s:s, s:s, s:s, s:s, s:b, s:b}", "method", r->method,
-                                        "path", r->pattern, "permission", r->permission,
-                                        "summary", r->summary, "json_body",
-                                        (r->flags & CG_ROUTE_JSON) != 0, "write",
-                                        (r->flags & CG_ROUTE_WRITE) != 0));
+                                        "path", r->pattern, "permission", r->permission, "summary",
+                                        r->summary, "json_body", (r->flags & CG_ROUTE_JSON) != 0,
+                                        "write", (r->flags & CG_ROUTE_WRITE) != 0));
     }
     return cg_reply_json(req, 200, json_pack("{s:o}", "routes", list));
 }

@@ -15,9 +15,9 @@ enum opt_type { OPT_INT, OPT_STR };
 struct opt {
     const char *key;
     enum opt_type type;
-    size_t offset;          /* of the field in struct cg_config */
-    const char *def;        /* default, as text */
-    int64_t min, max;       /* bounds for OPT_INT; max length for OPT_STR in max */
+    size_t offset;              /* of the field in struct cg_config */
+    const char *def;            /* default, as text */
+    int64_t min, max;           /* bounds for OPT_INT; max length for OPT_STR in max */
     const char *const *choices; /* allowed values for OPT_STR, NULL-terminated, or NULL */
     const char *help;
 };
@@ -30,8 +30,7 @@ static const char *const backend_choices[] = {"sqlite", NULL};
 static const struct opt opts[] = {
     {"http.address", OPT_STR, F(http_address), "127.0.0.1", 0, 64, NULL, "listen address"},
     {"http.port", OPT_INT, F(http_port), "8080", 0, 65535, NULL, "listen port (0: any free port)"},
-    {"http.threads", OPT_INT, F(http_threads), "0", 0, 256, NULL,
-     "I/O threads (0: one per core)"},
+    {"http.threads", OPT_INT, F(http_threads), "0", 0, 256, NULL, "I/O threads (0: one per core)"},
     {"http.workers", OPT_INT, F(http_workers), "32", 1, 1024, NULL,
      "threads that run write requests while they wait for their commit"},
     {"http.max_body", OPT_INT, F(http_max_body), "1048576", 1024, 268435456, NULL,
@@ -84,15 +83,16 @@ static int set_opt(struct cg_config *cfg, const struct opt *o, const char *value
         v = strtoll(value, &end, 10);
         if (errno || end == value || *end || v < o->min || v > o->max) {
             return cg_error_field(err, CG_EINVAL, o->key,
-                                  "bad value for '%s': '%s' (an integer from %lld to %lld)",
-                                  o->key, value, (long long)o->min, (long long)o->max);
+                                  "bad value for '%s': '%s' (an integer from %lld to %lld)", o->key,
+                                  value, (long long)o->min, (long long)o->max);
         }
         *(int64_t *)(void *)field = v;
         return 0;
     }
     if ((int64_t)strlen(value) > o->max || (int64_t)strlen(value) < o->min) {
-        return cg_error_field(err, CG_EINVAL, o->key, "bad value for '%s': length %zu not in %lld..%lld",
-                              o->key, strlen(value), (long long)o->min, (long long)o->max);
+        return cg_error_field(err, CG_EINVAL, o->key,
+                              "bad value for '%s': length %zu not in %lld..%lld", o->key,
+                              strlen(value), (long long)o->min, (long long)o->max);
     }
     if (o->choices) {
         bool ok = false;
@@ -250,7 +250,7 @@ void cg_config_describe(struct cg_str *out)
 
     for (size_t i = 0; i < CG_ARRAY_LEN(opts); i++) {
         env_name(opts[i].key, name, sizeof(name));
-        cg_str_addf(out, "  %-22s %-30s default '%s'\n  %22s %s\n", opts[i].key, name,
-                    opts[i].def, "", opts[i].help);
+        cg_str_addf(out, "  %-22s %-30s default '%s'\n  %22s %s\n", opts[i].key, name, opts[i].def,
+                    "", opts[i].help);
     }
 }

@@ -15,26 +15,26 @@ struct cg_str;
 
 struct cg_config {
     /* http */
-    char *http_address;         /* listen address, IPv4 or IPv6 literal */
+    char *http_address; /* listen address, IPv4 or IPv6 literal */
     int64_t http_port;
-    int64_t http_threads;       /* I/O threads; 0 = one per core */
-    int64_t http_workers;       /* threads that run write handlers (they wait on commits) */
-    int64_t http_max_body;      /* bytes */
-    int64_t http_max_header;    /* bytes of request line plus headers per connection */
+    int64_t http_threads;    /* I/O threads; 0 = one per core */
+    int64_t http_workers;    /* threads that run write handlers (they wait on commits) */
+    int64_t http_max_body;   /* bytes */
+    int64_t http_max_header; /* bytes of request line plus headers per connection */
     int64_t http_max_connections;
     int64_t http_max_per_ip;
-    int64_t http_idle_timeout;  /* seconds */
+    int64_t http_idle_timeout;     /* seconds */
     int64_t http_shutdown_timeout; /* seconds to let in-flight requests finish */
-    char *http_web_root;        /* directory served at / */
+    char *http_web_root;           /* directory served at / */
     /* db */
     char *db_backend;
     char *db_path;
-    char *db_synchronous;       /* "full" or "normal" */
+    char *db_synchronous; /* "full" or "normal" */
     int64_t db_max_batch;
     int64_t db_busy_timeout_ms;
     /* log */
     char *log_level;
-    char *log_file;             /* "" = stderr */
+    char *log_file; /* "" = stderr */
 };
 
 /* Fills cfg with the built-in defaults. Free with cg_config_release(). */
@@ -42,11 +42,11 @@ void cg_config_init(struct cg_config *cfg);
 void cg_config_release(struct cg_config *cfg);
 
 /* Sets key (e.g. "http.port") from text; CG_EINVAL with a message naming the key. */
-int cg_config_set(struct cg_config *cfg, const char *key, const char *value, struct cg_error *err)
-    CG_MUST_CHECK;
+int cg_config_set(struct cg_config *cfg, const char *key, const char *value,
+                  struct cg_error *err) CG_MUST_CHECK;
 /* Reads "key = value" lines ('#' starts a comment) from path. */
-int cg_config_load_file(struct cg_config *cfg, const char *path, struct cg_error *err)
-    CG_MUST_CHECK;
+int cg_config_load_file(struct cg_config *cfg, const char *path,
+                        struct cg_error *err) CG_MUST_CHECK;
 /* Applies CIVGRID_<KEY> environment variables (dots become underscores, upper case). */
 int cg_config_load_env(struct cg_config *cfg, struct cg_error *err) CG_MUST_CHECK;
 /* Appends every setting as "key = value" lines to out. */

@@ -59,15 +59,15 @@ static int set_kv(struct cg_config *cfg, const char *kv, struct cg_error *err)
     return cg_config_set(cfg, key, eq + 1, err);
 }
 
-/* Loads file and environment, then the command line over them. Returns 0, 1 (error) or 2 (usage). */
+/* Loads file and environment, then the command line over them. Returns 0, 1 or 2 (usage). */
 static int load_settings(int argc, char **argv, struct cg_config *cfg, bool *print_config)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'c'}, {"port", required_argument, NULL, 'p'},
-        {"db", required_argument, NULL, 'd'},     {"web-root", required_argument, NULL, 'w'},
+        {"config", required_argument, NULL, 'c'},    {"port", required_argument, NULL, 'p'},
+        {"db", required_argument, NULL, 'd'},        {"web-root", required_argument, NULL, 'w'},
         {"log-level", required_argument, NULL, 'l'}, {"set", required_argument, NULL, 's'},
-        {"print-config", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"print-config", no_argument, NULL, 'P'},    {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},         {NULL, 0, NULL, 0},
     };
     const char *config_path = getenv("CIVGRID_CONFIG");
     struct cg_error err = CG_ERROR_INIT;
@@ -212,8 +212,8 @@ int main(int argc, char **argv)
     }
     cg_log_json(CG_LOG_INFO, "listening",
                 json_pack("{s:s, s:s, s:i, s:i, s:s, s:s}", "version", CG_VERSION, "address",
-                          cfg.http_address, "port", cg_http_port(app.http), "threads",
-                          ho.threads, "db", cfg.db_path, "web_root", cfg.http_web_root));
+                          cfg.http_address, "port", cg_http_port(app.http), "threads", ho.threads,
+                          "db", cfg.db_path, "web_root", cfg.http_web_root));
 
     sigwait(&sigs, &sig);
     cg_log_json(CG_LOG_INFO, "stopping",

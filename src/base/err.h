@@ -46,11 +46,14 @@ enum cg_err {
 
 /* Error detail for humans; zero-initialise with CG_ERROR_INIT. */
 struct cg_error {
-    int code;                          /* a CG_E* value, 0 when no error was set */
-    char field[CG_ERROR_FIELD_MAX];    /* offending field name or "" */
-    char message[CG_ERROR_MSG_MAX];    /* lowercase, no final period */
+    int code;                       /* a CG_E* value, 0 when no error was set */
+    char field[CG_ERROR_FIELD_MAX]; /* offending field name or "" */
+    char message[CG_ERROR_MSG_MAX]; /* lowercase, no final period */
 };
-#define CG_ERROR_INIT {0, "", ""}
+#define CG_ERROR_INIT                                                                              \
+    {                                                                                              \
+        0, "", ""                                                                                  \
+    }
 
 /* Stable machine code ("not_found"); "internal_error" for unknown values. */
 const char *cg_err_code(int err);

@@ -10,7 +10,8 @@ int cg_json_only_keys(json_t *obj, const char *const *allowed, struct cg_error *
     const char *key;
     json_t *v;
 
-    json_object_foreach(obj, key, v) {
+    json_object_foreach(obj, key, v)
+    {
         bool ok = false;
 
         (void)v;

@@ -12,15 +12,18 @@
 #include "base/cg.h"
 
 struct cg_str {
-    char *buf;   /* private: data, NUL-terminated; points at a static "" until first growth */
-    size_t len;  /* private: bytes used, excluding the NUL */
-    size_t cap;  /* private: bytes allocated, 0 while buf is the static "" */
-    size_t max;  /* private: largest len allowed */
-    int err;     /* private: sticky CG_E* of the first failed append, 0 if none */
+    char *buf;  /* private: data, NUL-terminated; points at a static "" until first growth */
+    size_t len; /* private: bytes used, excluding the NUL */
+    size_t cap; /* private: bytes allocated, 0 while buf is the static "" */
+    size_t max; /* private: largest len allowed */
+    int err;    /* private: sticky CG_E* of the first failed append, 0 if none */
 };
 
 #define CG_STR_MAX_DEFAULT ((size_t)64 << 20)
-#define CG_STR_INIT_MAX(m) {(char *)"", 0, 0, (m), 0}
+#define CG_STR_INIT_MAX(m)                                                                         \
+    {                                                                                              \
+        (char *)"", 0, 0, (m), 0                                                                   \
+    }
 #define CG_STR_INIT CG_STR_INIT_MAX(CG_STR_MAX_DEFAULT)
 
 /* Initialises sb as empty with the given maximum length; does not allocate. */
@@ -38,10 +41,19 @@ void cg_str_adds(struct cg_str *sb, const char *s);
 void cg_str_addch(struct cg_str *sb, char c);
 void cg_str_addf(struct cg_str *sb, const char *fmt, ...) CG_PRINTF(2, 3);
 
-static inline const char *cg_str_ptr(const struct cg_str *sb) { return sb->buf; }
-static inline size_t cg_str_len(const struct cg_str *sb) { return sb->len; }
+static inline const char *cg_str_ptr(const struct cg_str *sb)
+{
+    return sb->buf;
+}
+static inline size_t cg_str_len(const struct cg_str *sb)
+{
+    return sb->len;
+}
 /* 0 if every append so far succeeded, else the first error (CG_ETOOBIG). */
-static inline int cg_str_error(const struct cg_str *sb) { return sb->err; }
+static inline int cg_str_error(const struct cg_str *sb)
+{
+    return sb->err;
+}
 
 /* True when the len bytes at p are well-formed UTF-8 (no overlongs, surrogates or NULs). */
 bool cg_utf8_valid(const char *p, size_t len);

@@ -18,8 +18,8 @@ struct cg_db;
 #define CLI_USAGE 2
 
 struct cli_ctx {
-    struct cg_config cfg;    /* settings after file, environment and global options */
-    const char *cmd;         /* the subcommand's name, for messages */
+    struct cg_config cfg; /* settings after file, environment and global options */
+    const char *cmd;      /* the subcommand's name, for messages */
 };
 
 typedef int cli_fn(struct cli_ctx *ctx, int argc, char **argv);

@@ -109,9 +109,8 @@ static int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
         return rc < 0 ? CLI_OK : rc;
     }
     printf("civgrid %s\n", CG_VERSION);
-    printf("sqlite %s\nlibmicrohttpd %s\njansson %s\nlibsodium %s\ngeos %s\n",
-           sqlite3_libversion(), MHD_get_version(), JANSSON_VERSION, sodium_version_string(),
-           GEOSversion());
+    printf("sqlite %s\nlibmicrohttpd %s\njansson %s\nlibsodium %s\ngeos %s\n", sqlite3_libversion(),
+           MHD_get_version(), JANSSON_VERSION, sodium_version_string(), GEOSversion());
     return CLI_OK;
 }
 

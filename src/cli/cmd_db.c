@@ -131,8 +131,7 @@ int cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_USAGE;
     }
     if (file_exists(ctx->cfg.db_path) && !(f & 1)) {
-        cli_error(ctx, "'%s' exists; add --yes to replace it with '%s'", ctx->cfg.db_path,
-                  argv[0]);
+        cli_error(ctx, "'%s' exists; add --yes to replace it with '%s'", ctx->cfg.db_path, argv[0]);
         return CLI_USAGE;
     }
     rc = cg_db_restore(argv[0], ctx->cfg.db_path, &err);

@@ -25,10 +25,10 @@ struct cg_stmt {
 
 struct cg_conn {
     struct cg_db *db;
-    void *h;                                 /* driver connection */
-    struct cg_stmt cache[STMT_CACHE_SLOTS];  /* open-addressed by SQL text pointer */
-    struct cg_conn *next;                    /* in db->conns (every connection) */
-    struct cg_conn *next_idle;               /* in db->idle (readers whose thread exited) */
+    void *h;                                /* driver connection */
+    struct cg_stmt cache[STMT_CACHE_SLOTS]; /* open-addressed by SQL text pointer */
+    struct cg_conn *next;                   /* in db->conns (every connection) */
+    struct cg_conn *next_idle;              /* in db->idle (readers whose thread exited) */
 };
 
 struct write_job {
@@ -43,17 +43,17 @@ struct write_job {
 struct cg_db {
     const struct cg_db_driver *drv;
     struct cg_db_options opt;
-    char *path;                 /* owned copy of opt.path */
+    char *path; /* owned copy of opt.path */
 
-    pthread_mutex_t lock;       /* guards conns, idle and the write queue */
-    struct cg_conn *conns;      /* every open connection, for cg_db_close() */
-    struct cg_conn *idle;       /* reader connections free for a new thread */
-    pthread_key_t reader_key;   /* thread -> its reader connection */
+    pthread_mutex_t lock;     /* guards conns, idle and the write queue */
+    struct cg_conn *conns;    /* every open connection, for cg_db_close() */
+    struct cg_conn *idle;     /* reader connections free for a new thread */
+    pthread_key_t reader_key; /* thread -> its reader connection */
 
-    struct cg_conn *writer;     /* the only write connection, used by the writer thread */
+    struct cg_conn *writer; /* the only write connection, used by the writer thread */
     pthread_t writer_thread;
-    pthread_cond_t queue_cond;  /* signalled when a job is queued or on stop */
-    pthread_cond_t done_cond;   /* broadcast when a batch has been committed */
+    pthread_cond_t queue_cond; /* signalled when a job is queued or on stop */
+    pthread_cond_t done_cond;  /* broadcast when a batch has been committed */
     struct write_job *head, *tail;
     bool stopping;
 
@@ -332,8 +332,8 @@ static void run_batch(struct cg_db *db, struct write_job *batch)
 
     if (rc) {
         for (struct write_job *j = batch; j; j = j->next) {
-            j->rc = cg_error_set(j->err, rc, "cannot start a write transaction: %s",
-                                 begin_err.message);
+            j->rc =
+                cg_error_set(j->err, rc, "cannot start a write transaction: %s", begin_err.message);
         }
         account_ns(db, t0);
         return;

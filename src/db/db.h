@@ -28,13 +28,13 @@ struct cg_stmt; /* one prepared statement of a connection */
 enum cg_db_sync { CG_DB_SYNC_FULL = 0, CG_DB_SYNC_NORMAL };
 
 struct cg_db_options {
-    const char *backend;     /* "sqlite" (the only one built today) */
-    const char *path;        /* database file */
-    enum cg_db_sync sync;    /* FULL: durable on power loss; NORMAL: on process crash only */
-    int busy_timeout_ms;     /* how long a connection waits for a lock */
-    int max_batch;           /* most write jobs grouped in one commit; 1 disables grouping */
-    bool create;             /* create the file when missing (else CG_ENOTFOUND) */
-    bool migrate;            /* apply pending schema migrations on open */
+    const char *backend;  /* "sqlite" (the only one built today) */
+    const char *path;     /* database file */
+    enum cg_db_sync sync; /* FULL: durable on power loss; NORMAL: on process crash only */
+    int busy_timeout_ms;  /* how long a connection waits for a lock */
+    int max_batch;        /* most write jobs grouped in one commit; 1 disables grouping */
+    bool create;          /* create the file when missing (else CG_ENOTFOUND) */
+    bool migrate;         /* apply pending schema migrations on open */
 };
 
 /* Fills opt with the defaults: sqlite, FULL, 5000 ms, 256 jobs, create and migrate. */
@@ -45,8 +45,8 @@ void cg_db_options_init(struct cg_db_options *opt, const char *path);
  * starts its writer thread. Returns 0 and a new database owned by the caller
  * (free with cg_db_close()), or CG_ENOTFOUND / CG_EDB / CG_EIO with err set.
  */
-int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg_error *err)
-    CG_MUST_CHECK;
+int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db,
+               struct cg_error *err) CG_MUST_CHECK;
 /* Stops the writer after it has finished queued jobs and closes every connection. NULL-safe. */
 void cg_db_close(struct cg_db *db);
 
@@ -56,8 +56,7 @@ void cg_db_close(struct cg_db *db);
  * Returns the calling thread's read connection through out_conn, opening it on
  * first use. Borrowed: valid until the thread exits or the database is closed.
  */
-int cg_db_reader(struct cg_db *db, struct cg_conn **out_conn, struct cg_error *err)
-    CG_MUST_CHECK;
+int cg_db_reader(struct cg_db *db, struct cg_conn **out_conn, struct cg_error *err) CG_MUST_CHECK;
 
 /* ---- writes ----------------------------------------------------------------------------- */
 
@@ -74,8 +73,8 @@ typedef int cg_db_write_fn(struct cg_conn *conn, void *ctx, struct cg_error *err
  * result; CG_EDB when the commit itself failed (then nothing of fn remains);
  * CG_ESHUTDOWN once the database is closing.
  */
-int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error *err)
-    CG_MUST_CHECK;
+int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx,
+                struct cg_error *err) CG_MUST_CHECK;
 
 /* ---- statements ------------------------------------------------------------------------- */
 
@@ -120,9 +119,9 @@ struct cg_db_info {
     char backend[16];
     char path[512];
     char journal_mode[16];
-    int schema_version;      /* highest applied migration */
-    int schema_latest;       /* highest migration this binary knows */
-    int64_t size_bytes;      /* database file plus its WAL */
+    int schema_version; /* highest applied migration */
+    int schema_latest;  /* highest migration this binary knows */
+    int64_t size_bytes; /* database file plus its WAL */
 };
 
 /* Fills out_info from the calling thread's read connection. */

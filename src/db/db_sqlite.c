@@ -52,8 +52,7 @@ static int sq_exec(void *h, const char *sql, struct cg_error *err)
     return rc == SQLITE_OK ? 0 : map_rc(h, rc, err);
 }
 
-static int sq_open(const struct cg_db_options *opt, bool writer, void **out_h,
-                   struct cg_error *err)
+static int sq_open(const struct cg_db_options *opt, bool writer, void **out_h, struct cg_error *err)
 {
     sqlite3 *h = NULL;
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -224,8 +223,8 @@ static int64_t file_size(const char *path)
 static int sq_info(void *h, const char *path, struct cg_db_info *info, struct cg_error *err)
 {
     char buf[32], wal[600];
-    int rc = query_text(h, "PRAGMA journal_mode", info->journal_mode,
-                        sizeof(info->journal_mode), err);
+    int rc =
+        query_text(h, "PRAGMA journal_mode", info->journal_mode, sizeof(info->journal_mode), err);
 
     if (!rc) {
         rc = query_text(h, "SELECT COALESCE(MAX(version), 0) FROM schema_migration", buf,

@@ -30,8 +30,8 @@ enum cg_route_flags {
 
 /* One row of the route table (app/routes.def). */
 struct cg_route {
-    const char *method;     /* "GET", "POST", ... */
-    const char *pattern;    /* "/api/v1/things/:id": ':' segments are parameters */
+    const char *method;  /* "GET", "POST", ... */
+    const char *pattern; /* "/api/v1/things/:id": ':' segments are parameters */
     cg_handler_fn *handler;
     const char *permission; /* named permission, or "public" */
     unsigned flags;         /* enum cg_route_flags */
@@ -71,15 +71,15 @@ struct cg_http_server;
 
 struct cg_http_options {
     const char *address;
-    int port;                 /* 0: any free port */
-    int threads;              /* I/O threads, >= 1 */
-    int workers;              /* write-handler threads, >= 1 */
+    int port;    /* 0: any free port */
+    int threads; /* I/O threads, >= 1 */
+    int workers; /* write-handler threads, >= 1 */
     size_t max_body;
     size_t max_header;
     int max_connections;
     int max_per_ip;
     int idle_timeout_s;
-    const char *web_root;     /* directory served at / ("" to serve nothing) */
+    const char *web_root; /* directory served at / ("" to serve nothing) */
 };
 
 /*
@@ -87,9 +87,8 @@ struct cg_http_options {
  * handlers through cg_req_app(). Returns 0 and a server owned by the caller
  * (stop it with cg_http_stop()), or CG_EIO / CG_EINVAL with err set.
  */
-int cg_http_start(const struct cg_http_options *opt, const struct cg_route *routes,
-                  size_t n_routes, void *app, struct cg_http_server **out_srv,
-                  struct cg_error *err) CG_MUST_CHECK;
+int cg_http_start(const struct cg_http_options *opt, const struct cg_route *routes, size_t n_routes,
+                  void *app, struct cg_http_server **out_srv, struct cg_error *err) CG_MUST_CHECK;
 /* The port actually bound (useful with port 0). */
 int cg_http_port(const struct cg_http_server *srv);
 /*

@@ -16,9 +16,9 @@
 #define CG_HTTP_ROUTE_UNMATCHED (-2) /* metrics slot: no route, bad request */
 
 struct cg_http_param {
-    const char *name;  /* borrowed from the pattern, not NUL-terminated: name_len bytes */
+    const char *name; /* borrowed from the pattern, not NUL-terminated: name_len bytes */
     size_t name_len;
-    char *value;       /* owned, decoded */
+    char *value; /* owned, decoded */
 };
 
 struct cg_req {
@@ -26,26 +26,26 @@ struct cg_req {
     struct MHD_Connection *conn;
     char id[48];
     char remote[64];
-    const char *method;           /* borrowed from MHD */
-    char *raw_uri;                /* owned: the request target as received */
-    int64_t t0_ns;                /* when the request line arrived */
-    uint64_t db_ns;               /* database time spent on this request */
+    const char *method; /* borrowed from MHD */
+    char *raw_uri;      /* owned: the request target as received */
+    int64_t t0_ns;      /* when the request line arrived */
+    uint64_t db_ns;     /* database time spent on this request */
 
-    struct cg_str body;           /* the buffered body, capped at max_body */
-    size_t discarded;             /* body bytes dropped after a refusal */
-    bool seen_first;              /* the first access-handler call happened */
+    struct cg_str body; /* the buffered body, capped at max_body */
+    size_t discarded;   /* body bytes dropped after a refusal */
+    bool seen_first;    /* the first access-handler call happened */
     bool body_too_big;
     bool queued_to_worker;
-    bool handled;                 /* the pipeline ran: resp or an error is ready */
+    bool handled; /* the pipeline ran: resp or an error is ready */
 
-    int route_idx;                /* index in the route table, or CG_HTTP_ROUTE_* */
+    int route_idx; /* index in the route table, or CG_HTTP_ROUTE_* */
     struct cg_http_param params[CG_HTTP_MAX_PARAMS];
     int n_params;
-    json_t *json;                 /* owned: parsed body of CG_ROUTE_JSON routes */
+    json_t *json; /* owned: parsed body of CG_ROUTE_JSON routes */
 
-    struct MHD_Response *resp;    /* owned until queued */
+    struct MHD_Response *resp; /* owned until queued */
     int status;
-    struct cg_req *next_work;     /* worker queue link */
+    struct cg_req *next_work; /* worker queue link */
 };
 
 /*

@@ -11,13 +11,13 @@
 #include <stdatomic.h>
 
 /* Status codes counted individually; anything else lands in "other". */
-static const int statuses[] = {200, 201, 204, 206, 304, 400, 401, 403, 404, 405,
-                               409, 413, 414, 415, 429, 431, 500, 503};
+static const int statuses[] = {200, 201, 204, 206, 304, 400, 401, 403, 404,
+                               405, 409, 413, 414, 415, 429, 431, 500, 503};
 #define N_STATUS (CG_ARRAY_LEN(statuses) + 1)
 
 /* Latency bucket upper bounds in seconds (Prometheus "le"). */
-static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
-                                 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+static const double buckets[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                 0.05,   0.1,     0.25,   0.5,   1,      2.5,   5};
 #define N_BUCKET (CG_ARRAY_LEN(buckets) + 1)
 
 struct slot {
@@ -110,8 +110,7 @@ static void render_hist(struct cg_str *out, const char *name, const char *labels
     cg_str_addf(out, "%s_count{%s} %" PRIu64 "\n", name, labels, cum);
 }
 
-static void route_labels(const struct cg_route *routes, size_t n, size_t i, char *buf,
-                         size_t size)
+static void route_labels(const struct cg_route *routes, size_t n, size_t i, char *buf, size_t size)
 {
     if (i < n) {
         snprintf(buf, size, "method=\"%s\",route=\"%s\"", routes[i].method, routes[i].pattern);

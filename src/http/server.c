@@ -34,20 +34,20 @@
 struct cg_http_server {
     struct MHD_Daemon *daemon;
     struct cg_http_options opt;
-    char *address;                   /* owned copies of the string options */
+    char *address; /* owned copies of the string options */
     char *web_root;
-    const struct cg_route *routes;   /* borrowed: the static route table */
+    const struct cg_route *routes; /* borrowed: the static route table */
     size_t n_routes;
     void *app;
     int port;
 
-    char id_prefix[9];               /* random per process, so ids differ across restarts */
+    char id_prefix[9]; /* random per process, so ids differ across restarts */
     _Atomic uint64_t id_counter;
-    _Atomic int inflight;            /* requests between request line and completion */
+    _Atomic int inflight; /* requests between request line and completion */
     atomic_bool stopping;
     struct cg_http_metrics *metrics;
 
-    pthread_mutex_t work_lock;       /* guards the worker queue */
+    pthread_mutex_t work_lock; /* guards the worker queue */
     pthread_cond_t work_cond;
     struct cg_req *work_head, *work_tail;
     bool work_stop;
@@ -138,10 +138,9 @@ static void log_access(struct cg_req *req, int64_t ns, enum MHD_RequestTerminati
     f = json_pack("{s:s, s:s, s:s, s:s, s:i, s:f, s:f, s:I, s:s}", "rid", req->id, "method",
                   req->method ? req->method : "", "route", route, "uri",
                   cg_utf8_valid(req->raw_uri, strlen(req->raw_uri)) ? req->raw_uri
-                                                                     : "(invalid utf-8)",
-                  "status", req->status, "ms", (double)ns / 1e6, "db_ms",
-                  (double)req->db_ns / 1e6, "bytes_in", (json_int_t)cg_str_len(&req->body),
-                  "remote", req->remote);
+                                                                    : "(invalid utf-8)",
+                  "status", req->status, "ms", (double)ns / 1e6, "db_ms", (double)req->db_ns / 1e6,
+                  "bytes_in", (json_int_t)cg_str_len(&req->body), "remote", req->remote);
     if (f && toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) {
         json_object_set_new(f, "terminated", json_string("aborted"));
     }
@@ -245,8 +244,8 @@ int cg_reply_error(struct cg_req *req, int code, const struct cg_error *err)
 
     if (!e) {
         /* The message was not valid UTF-8: never echo it. */
-        e = json_pack("{s:s, s:s, s:s}", "code", cg_err_code(code), "message",
-                      cg_err_msg(code), "request_id", req->id);
+        e = json_pack("{s:s, s:s, s:s}", "code", cg_err_code(code), "message", cg_err_msg(code),
+                      "request_id", req->id);
     }
     if (err && err->code && err->field[0]) {
         json_object_set_new(e, "field", json_string(err->field));
@@ -372,8 +371,8 @@ static int precheck(struct cg_req *req, const char *path, struct cg_error *err)
             return cg_error_set(err, CG_ENOTFOUND, "no API endpoint %s %s", req->method, path);
         }
         if (strcmp(req->method, "GET") && strcmp(req->method, "HEAD")) {
-            return cg_error_set(err, CG_EMETHOD, "method %s is not allowed here; allowed: GET, HEAD",
-                                req->method);
+            return cg_error_set(err, CG_EMETHOD,
+                                "method %s is not allowed here; allowed: GET, HEAD", req->method);
         }
         req->route_idx = CG_HTTP_ROUTE_STATIC;
         return 0;
@@ -420,8 +419,8 @@ static int parse_json_body(struct cg_req *req, struct cg_error *err)
     }
     req->json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req->json) {
-        return cg_error_set(err, CG_EBADJSON, "malformed JSON at line %d, column %d: %s",
-                            jerr.line, jerr.column, jerr.text);
+        return cg_error_set(err, CG_EBADJSON, "malformed JSON at line %d, column %d: %s", jerr.line,
+                            jerr.column, jerr.text);
     }
     if (!json_is_object(req->json)) {
         return cg_error_set(err, CG_ETYPE, "the request body must be a JSON object");
@@ -528,9 +527,8 @@ static enum MHD_Result refuse_now(struct cg_req *req, int code, struct cg_error 
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     struct cg_http_server *srv = cls;
     struct cg_req *req = *con_cls;
@@ -644,16 +642,15 @@ static int parse_address(const char *address, int port, struct sockaddr_storage 
     return cg_error_set(err, CG_EINVAL, "invalid listen address '%s'", address);
 }
 
-int cg_http_start(const struct cg_http_options *opt, const struct cg_route *routes,
-                  size_t n_routes, void *app, struct cg_http_server **out_srv,
-                  struct cg_error *err)
+int cg_http_start(const struct cg_http_options *opt, const struct cg_route *routes, size_t n_routes,
+                  void *app, struct cg_http_server **out_srv, struct cg_error *err)
 {
     struct cg_http_server *srv;
     struct sockaddr_storage ss;
     unsigned char rnd[4];
     const union MHD_DaemonInfo *info;
-    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     int rc = parse_address(opt->address, opt->port, &ss, err);
 
     if (rc) {
@@ -694,10 +691,10 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header,
-        MHD_OPTION_URI_LOG_CALLBACK, on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED,
-        on_request_done, srv, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, srv,
+        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
+        MHD_OPTION_END);
     if (!srv->daemon) {
         rc = cg_error_set(err, CG_EIO, "cannot listen on %s:%d (port in use, or no permission)",
                           opt->address, opt->port);

@@ -120,8 +120,7 @@ int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *
     MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, etag);
     /* Vendored libraries change only with their pinned version; pages revalidate. */
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-                            !strncmp(path, "/vendor/", 8) ? "public, max-age=86400"
-                                                           : "no-cache");
+                            !strncmp(path, "/vendor/", 8) ? "public, max-age=86400" : "no-cache");
     if (!strcmp(content_type_of(full), "text/html; charset=utf-8")) {
         MHD_add_response_header(resp, "Content-Security-Policy",
                                 "default-src 'self'; img-src 'self' data: blob:; "

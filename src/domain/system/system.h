@@ -10,10 +10,10 @@
 
 struct cg_system_status {
     const char *version;
-    int64_t started_ms;        /* wall clock, ms since the epoch */
+    int64_t started_ms; /* wall clock, ms since the epoch */
     int64_t uptime_s;
-    bool db_ok;                /* the database answered and its schema is current */
-    struct cg_db_info db;      /* valid when db_ok, or partly when only the schema is off */
+    bool db_ok;           /* the database answered and its schema is current */
+    struct cg_db_info db; /* valid when db_ok, or partly when only the schema is off */
     char db_error[CG_ERROR_MSG_MAX];
 };
 

@@ -39,7 +39,6 @@ int cg_client_error_record(struct cg_db *db, const struct cg_client_error *in, i
                            struct cg_error *err) CG_MUST_CHECK;
 
 /* Number of stored reports. */
-int cg_client_error_count(struct cg_db *db, int64_t *out_count, struct cg_error *err)
-    CG_MUST_CHECK;
+int cg_client_error_count(struct cg_db *db, int64_t *out_count, struct cg_error *err) CG_MUST_CHECK;
 
 #endif
