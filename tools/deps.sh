@@ -6,7 +6,7 @@ set -eu
 
 pkgs="gcc make pkg-config clang libclang-rt-14-dev
       libmicrohttpd-dev libjansson-dev libsqlite3-dev libgeos-dev libsodium-dev
-      libcmocka-dev sqlite3 chromium ca-certificates"
+      libcmocka-dev libssl-dev sqlite3 chromium ca-certificates"
 
 missing=""
 for p in $pkgs; do

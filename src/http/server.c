@@ -686,9 +686,9 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
     }
 
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)opt->port, NULL, NULL, on_access, srv, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
+        flags, (uint16_t)opt->port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)opt->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header, MHD_OPTION_URI_LOG_CALLBACK,

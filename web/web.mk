@@ -1,0 +1,77 @@
+# web/web.mk: build and test rules for the civgrid web UI.
+#
+# Included from the top Makefile (which runs from the repository root), or
+# used on its own from the root:  make -f web/web.mk web-vendor
+#
+#   web-deps    npm ci in web/, only when node_modules is missing or older
+#               than package.json / package-lock.json (stamp file)
+#   web-vendor  copy the ES module builds of preact, preact/hooks and htm,
+#               with their licenses, into web/public/vendor/ (generated)
+#   test-web    browser tests (node:test + playwright-core + Debian chromium)
+#               against the server binary $(CIVGRIDD)
+#   web-clean   remove web/public/vendor/ (node_modules is kept)
+#
+# CIVGRIDD is normally set by the top Makefile before this file is included:
+# it is used as a prerequisite, so it must be defined before the include.
+
+# Do not let the rules below become the default goal of the including Makefile.
+WEB_SAVED_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+
+CIVGRIDD ?= build/civgridd
+
+WEB_DIR    := web
+WEB_NM     := $(WEB_DIR)/node_modules
+WEB_STAMP  := $(WEB_NM)/.stamp
+WEB_VENDOR := $(WEB_DIR)/public/vendor
+WEB_TESTS  := $(wildcard tests/web/*.test.mjs)
+
+# Vendored files: destination name in web/public/vendor <- source in node_modules.
+# Preact 11 ships its ES modules as .mjs; they are renamed to .js so that the
+# server only needs the one JavaScript content type.
+WEB_VENDOR_FILES := \
+	$(WEB_VENDOR)/preact.js \
+	$(WEB_VENDOR)/preact.js.map \
+	$(WEB_VENDOR)/preact-hooks.js \
+	$(WEB_VENDOR)/preact-hooks.js.map \
+	$(WEB_VENDOR)/htm.js \
+	$(WEB_VENDOR)/LICENSE-preact.txt \
+	$(WEB_VENDOR)/LICENSE-htm.txt
+
+.PHONY: web-deps web-vendor test-web web-clean
+
+web-deps: $(WEB_STAMP)
+	@:
+
+$(WEB_STAMP): $(WEB_DIR)/package.json $(WEB_DIR)/package-lock.json
+	@echo "  NPM     $(WEB_NM)"
+	@cd $(WEB_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+web-vendor: web-deps $(WEB_VENDOR_FILES)
+	@:
+
+# One grouped step (GNU make >= 4.3) producing every vendored file.
+$(WEB_VENDOR_FILES) &: $(WEB_STAMP) $(WEB_DIR)/web.mk
+	@echo "  VENDOR  $(WEB_VENDOR)"
+	@mkdir -p $(WEB_VENDOR)
+	@sed 's|sourceMappingURL=preact.mjs.map|sourceMappingURL=preact.js.map|' \
+		$(WEB_NM)/preact/dist/preact.mjs > $(WEB_VENDOR)/preact.js
+	@cp $(WEB_NM)/preact/dist/preact.mjs.map $(WEB_VENDOR)/preact.js.map
+	@sed -e 's|sourceMappingURL=hooks.mjs.map|sourceMappingURL=preact-hooks.js.map|' \
+		-e 's|from"preact"|from"./preact.js"|g' \
+		$(WEB_NM)/preact/hooks/dist/hooks.mjs > $(WEB_VENDOR)/preact-hooks.js
+	@cp $(WEB_NM)/preact/hooks/dist/hooks.mjs.map $(WEB_VENDOR)/preact-hooks.js.map
+	@cp $(WEB_NM)/htm/dist/htm.module.js $(WEB_VENDOR)/htm.js
+	@cp $(WEB_NM)/preact/LICENSE $(WEB_VENDOR)/LICENSE-preact.txt
+	@cp $(WEB_NM)/htm/LICENSE $(WEB_VENDOR)/LICENSE-htm.txt
+	@touch $(WEB_VENDOR_FILES)
+
+test-web: web-vendor $(CIVGRIDD)
+	@echo "  TEST    tests/web ($(CIVGRIDD))"
+	@CIVGRIDD=$(CIVGRIDD) node --test $(WEB_TESTS)
+
+web-clean:
+	@echo "  CLEAN   $(WEB_VENDOR)"
+	@rm -rf $(WEB_VENDOR)
+
+.DEFAULT_GOAL := $(WEB_SAVED_DEFAULT_GOAL)
