@@ -37,7 +37,7 @@ Q := @
 endif
 
 LIB_SRC := $(wildcard src/base/*.c src/db/*.c src/http/*.c src/domain/*/*.c src/api/*.c) \
-           src/app/config.c src/app/routes.c
+           src/app/config.c src/app/routes.c src/app/gate.c src/app/setup.c
 MIGRATIONS := $(sort $(wildcard src/db/migrations/*.sql))
 GEN_SRC := $(BUILD)/gen/migrations.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
@@ -108,11 +108,12 @@ test-unit: test-build
 	$(Q)SUITES=unit tools/run-tests.sh
 
 test-api: test-build
-	$(Q)SUITES=api CIVGRIDD=$(CIVGRIDD) tools/run-tests.sh
+	$(Q)SUITES=api CIVGRIDD=$(CIVGRIDD) CIVGRID=$(CIVGRID) tools/run-tests.sh
 
 lint:
 	$(Q)tools/checksrc.sh
-	$(Q)clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) src/app/server_main.c
+	$(Q)clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) src/app/server_main.c \
+		$(wildcard src/*/*.h src/domain/*/*.h)
 
 clean:
 	rm -rf build

@@ -26,7 +26,7 @@ done < <(grep -nE '#include ("http/|"api/|<microhttpd)' $(find src/domain -name 
 for f in $(find src tests/unit -name '*.[ch]'); do
     head -c 2 "$f" | grep -q '^/\*' || report "$f:1: file does not open with a comment"
     grep -nP '\t' "$f" | head -3 | while IFS= read -r hit; do echo "$f:${hit%%:*}: tab"; done
-    awk -v f="$f" 'length($0) > 100 { print f ":" NR ": line longer than 100 columns" }' "$f"
+    perl -CSD -ne 'print "$ARGV:$.: line longer than 100 columns\n" if length($_) > 101' "$f"
 done | { grep . && exit 1 || exit 0; } || bad=1
 
 if [ "$bad" -eq 0 ]; then

@@ -4,7 +4,7 @@
 # the exact command to run and fails.
 set -eu
 
-pkgs="gcc make pkg-config clang libclang-rt-14-dev
+pkgs="gcc make pkg-config clang clang-format libclang-rt-14-dev
       libmicrohttpd-dev libjansson-dev libsqlite3-dev libgeos-dev libsodium-dev
       libcmocka-dev libssl-dev sqlite3 chromium ca-certificates"
 

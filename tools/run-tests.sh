@@ -76,7 +76,8 @@ for s in $SUITES; do
     case $s in
     unit) run_unit unit build ;;
     unit-asan) run_unit unit-asan build/asan ;;
-    api) run_node api tests/api CIVGRIDD=build/asan/civgridd CIVGRID=build/asan/civgrid \
+    api) run_node api tests/api CIVGRIDD="${CIVGRIDD:-build/asan/civgridd}" \
+        CIVGRID="${CIVGRID:-build/asan/civgrid}" \
         ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ;;
     api-release) run_node api-release tests/api CIVGRIDD=build/civgridd CIVGRID=build/civgrid ;;
     web) run_node web tests/web CIVGRIDD=build/civgridd ;;

@@ -12,14 +12,37 @@
 struct cg_config;
 struct cg_db;
 struct cg_http_server;
+struct cg_auth;
+struct cg_pii_keys;
 
 struct cg_app {
     const struct cg_config *cfg;
     struct cg_db *db;
+    struct cg_pii_keys *keys; /* the key ring of personal data */
+    struct cg_auth *auth;     /* accounts, sessions and the access decision */
     struct cg_http_server *http;
     int64_t started_ms;      /* wall clock */
     int64_t started_mono_ns; /* monotonic, for uptime */
 };
+
+/*
+ * The gate of every request (see cg_gate_fn in http/http.h): resolves the
+ * session from "Authorization: Bearer" or the cg_session cookie, demands the
+ * CSRF token for cookie-authenticated writes, and grants the route's
+ * permission through cg_auth_allow(). Refusals are audited.
+ */
+int cg_app_gate(void *app, struct cg_req *req, const struct cg_route *route, struct cg_error *err);
+
+/*
+ * Loads the key ring of personal data: pii.keys when set, else pii.key_file,
+ * which is created first when create is true and it does not exist yet
+ * (*out_created tells). Free with cg_pii_keys_free().
+ */
+int cg_app_load_keys(const struct cg_config *cfg, bool create, bool *out_created,
+                     struct cg_pii_keys **out_keys, struct cg_error *err);
+/* The accounts policy from the auth.* settings. */
+struct cg_auth_policy;
+void cg_app_auth_policy(const struct cg_config *cfg, struct cg_auth_policy *p);
 
 /* The route table of app/routes.def, in declaration order. */
 extern const struct cg_route cg_routes[];

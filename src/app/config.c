@@ -36,7 +36,7 @@ static const struct opt opts[] = {
     {"http.max_body", OPT_INT, F(http_max_body), "1048576", 1024, 268435456, NULL,
      "largest request body in bytes"},
     {"http.max_header", OPT_INT, F(http_max_header), "16384", 4096, 1048576, NULL,
-     "largest request line plus headers in bytes"},
+     "largest request line plus headers in bytes (larger: 431)"},
     {"http.max_connections", OPT_INT, F(http_max_connections), "1024", 1, 100000, NULL,
      "most open connections in all"},
     {"http.max_per_ip", OPT_INT, F(http_max_per_ip), "64", 1, 100000, NULL,
@@ -55,6 +55,28 @@ static const struct opt opts[] = {
      "most write requests grouped into one commit"},
     {"db.busy_timeout_ms", OPT_INT, F(db_busy_timeout_ms), "5000", 0, 600000, NULL,
      "milliseconds a connection waits for a database lock"},
+    {"auth.argon2_ops", OPT_INT, F(auth_argon2_ops), "2", 1, 20, NULL,
+     "argon2id passes per password hash"},
+    {"auth.argon2_mem_kib", OPT_INT, F(auth_argon2_mem_kib), "19456", 8192, 4194304, NULL,
+     "argon2id memory per password hash, KiB (19 MiB: OWASP's minimum)"},
+    {"auth.session_max_age", OPT_INT, F(auth_session_max_age), "43200", 300, 2592000, NULL,
+     "seconds a session lasts at most"},
+    {"auth.session_idle", OPT_INT, F(auth_session_idle), "1800", 60, 86400, NULL,
+     "seconds of inactivity that end a session"},
+    {"auth.lock_after", OPT_INT, F(auth_lock_after), "5", 1, 100, NULL,
+     "failed sign-ins (per account and per address) before delays start"},
+    {"auth.disable_after", OPT_INT, F(auth_disable_after), "10", 2, 1000, NULL,
+     "consecutive failed sign-ins that lock an account until the security admin unlocks it"},
+    {"auth.totp_admins", OPT_INT, F(auth_totp_admins), "1", 0, 1, NULL,
+     "1: the three administrators must set up a second factor (TOTP)"},
+    {"auth.cookie_secure", OPT_INT, F(auth_cookie_secure), "0", 0, 1, NULL,
+     "1: session cookies are marked Secure (set it behind TLS)"},
+    {"pii.key_file", OPT_STR, F(pii_key_file), "civgrid.keys", 0, 1024, NULL,
+     "key file for personal data (created on first start; keep it out of the database backups)"},
+    {"pii.keys", OPT_STR, F(pii_keys), "", 0, 8192, NULL,
+     "the keys themselves, 'N:hex,...' (overrides pii.key_file; give it by environment)"},
+    {"audit.retention_days", OPT_INT, F(audit_retention_days), "365", 180, 36500, NULL,
+     "days audit records are kept (the law asks for at least 180)"},
     {"log.level", OPT_STR, F(log_level), "info", 0, 8, level_choices, "log threshold"},
     {"log.file", OPT_STR, F(log_file), "", 0, 1024, NULL, "log file (empty: standard error)"},
 };
@@ -238,6 +260,9 @@ void cg_config_dump(const struct cg_config *cfg, struct cg_str *out)
         if (opts[i].type == OPT_INT) {
             cg_str_addf(out, "%s = %lld\n", opts[i].key,
                         (long long)*(const int64_t *)(const void *)field);
+        } else if (!strcmp(opts[i].key, "pii.keys")) {
+            cg_str_addf(out, "%s = %s\n", opts[i].key,
+                        **(char *const *)(const void *)field ? "(set, not shown)" : "");
         } else {
             cg_str_addf(out, "%s = %s\n", opts[i].key, *(char *const *)(const void *)field);
         }

@@ -32,6 +32,20 @@ struct cg_config {
     char *db_synchronous; /* "full" or "normal" */
     int64_t db_max_batch;
     int64_t db_busy_timeout_ms;
+    /* auth */
+    int64_t auth_argon2_ops;      /* argon2id passes (opslimit) */
+    int64_t auth_argon2_mem_kib;  /* argon2id memory (memlimit), KiB */
+    int64_t auth_session_max_age; /* seconds */
+    int64_t auth_session_idle;    /* seconds */
+    int64_t auth_lock_after;      /* failed sign-ins before growing delays */
+    int64_t auth_disable_after;   /* consecutive failures that lock the account */
+    int64_t auth_totp_admins;     /* 1: administrators must use a second factor */
+    int64_t auth_cookie_secure;   /* 1: cookies carry Secure (behind TLS) */
+    /* personal data */
+    char *pii_key_file; /* key ring file, outside the database */
+    char *pii_keys;     /* or the keys themselves ("1:hex,..."), from the environment */
+    /* audit */
+    int64_t audit_retention_days;
     /* log */
     char *log_level;
     char *log_file; /* "" = stderr */

@@ -10,6 +10,8 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "db/db.h"
+#include "domain/auth/auth.h"
+#include "domain/pii/pii.h"
 #include "http/http.h"
 
 #include <getopt.h>
@@ -190,6 +192,28 @@ int main(int argc, char **argv)
         goto out;
     }
 
+    {
+        struct cg_auth_policy policy;
+        bool created = false;
+
+        rc = cg_app_load_keys(&cfg, true, &created, &app.keys, &err);
+        if (rc) {
+            cg_log_json(
+                CG_LOG_ERROR, "cannot load the personal-data keys",
+                json_pack("{s:s, s:s}", "key_file", cfg.pii_key_file, "detail", err.message));
+            rc = 1;
+            goto out;
+        }
+        if (created) {
+            cg_log_json(CG_LOG_WARN,
+                        "created a new key file for personal data: back it up apart "
+                        "from the database, without it that data cannot be read",
+                        json_pack("{s:s}", "key_file", cfg.pii_key_file));
+        }
+        cg_app_auth_policy(&cfg, &policy);
+        app.auth = cg_auth_new(app.db, app.keys, &policy);
+    }
+
     ho.address = cfg.http_address;
     ho.port = (int)cfg.http_port;
     ho.threads = cfg.http_threads ? (int)cfg.http_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
@@ -203,6 +227,8 @@ int main(int argc, char **argv)
     ho.max_per_ip = (int)cfg.http_max_per_ip;
     ho.idle_timeout_s = (int)cfg.http_idle_timeout;
     ho.web_root = cfg.http_web_root;
+    ho.gate = cg_app_gate;
+    ho.gate_ctx = &app;
     rc = cg_http_start(&ho, cg_routes, cg_routes_count, &app, &app.http, &err);
     if (rc) {
         cg_log_json(CG_LOG_ERROR, "cannot start the HTTP server",
@@ -224,7 +250,9 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     cg_http_stop(app.http, 0);
+    cg_auth_free(app.auth);
     cg_db_close(app.db);
+    cg_pii_keys_free(app.keys);
     if (!rc) {
         cg_log_json(CG_LOG_INFO, "stopped", NULL);
     }

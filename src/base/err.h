@@ -33,7 +33,14 @@
     X(INTERNAL, -19, 500, "internal_error", "internal error")                                      \
     X(BUSY, -20, 503, "busy", "the server is busy, try again")                                     \
     X(SHUTDOWN, -21, 503, "shutting_down", "the server is shutting down")                          \
-    X(URITOOLONG, -22, 414, "uri_too_long", "the request URI is too long")
+    X(URITOOLONG, -22, 414, "uri_too_long", "the request URI is too long")                         \
+    X(CREDENTIALS, -23, 401, "invalid_credentials", "wrong login name or password")                \
+    X(MFA, -24, 401, "second_factor_required", "enter the code from your authenticator app")       \
+    X(CSRF, -25, 403, "csrf_token_invalid", "missing or wrong X-CSRF-Token header")                \
+    X(ENROL, -26, 403, "second_factor_enrolment_required",                                         \
+      "set up a second factor (TOTP) before using this account")                                   \
+    X(PWCHANGE, -27, 403, "password_change_required", "change your password before going on")      \
+    X(HEADERS, -28, 431, "headers_too_large", "the request headers are too large")
 
 enum cg_err {
 #define CG_X(name, value, http, code, msg) CG_E##name = (value),

@@ -20,7 +20,7 @@ int cg_json_only_keys(json_t *obj, const char *const *allowed, struct cg_error *
         }
         if (!ok) {
             /* The key is valid UTF-8 (jansson checked it) but may be long: cut it. */
-            return cg_error_field(err, CG_EINVAL, "", "unknown field '%.40s'", key);
+            return cg_error_field(err, CG_EINVAL, key, "unknown field '%.40s'", key);
         }
     }
     return 0;

@@ -21,8 +21,8 @@ int cg_json_only_keys(json_t *obj, const char *const *allowed, struct cg_error *
  * Reads string member key of obj into *out (borrowed from obj). Absent or null:
  * CG_EMISSING when required, else *out = NULL and 0. Length is counted in
  * characters (code points) and must lie in min_chars..max_chars; control
- * characters other than tab and newline are refused unless allow_multiline is
- * false, in which case tab and newline are refused too.
+ * characters other than tab, CR and newline are refused unless allow_multiline is
+ * false, in which case tab, CR and newline are refused too.
  */
 int cg_json_get_string(json_t *obj, const char *key, bool required, size_t min_chars,
                        size_t max_chars, bool allow_multiline, const char **out,

@@ -49,7 +49,8 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, const char *help,
  */
 int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **out_db);
 
-/* Subcommands (cmd_db.c). */
+/* Subcommands: cmd_db.c, cmd_user.c, cmd_audit.c. */
 cli_fn cmd_init, cmd_migrate, cmd_backup, cmd_restore, cmd_check;
+cli_fn cmd_user;
 
 #endif

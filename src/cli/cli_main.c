@@ -21,6 +21,7 @@ static const struct cli_command commands[] = {
     {"backup", cmd_backup, "write a consistent copy of the live database"},
     {"restore", cmd_restore, "replace the database with a checked backup"},
     {"check", cmd_check, "check database integrity, foreign keys and schema"},
+    {"user", cmd_user, "manage accounts: add, list, passwd, disable, enable, unlock, role, demo"},
     {"version", cmd_version, "show versions of civgrid and its libraries"},
 };
 
@@ -174,7 +175,7 @@ int main(int argc, char **argv)
     if (rc) {
         fprintf(stderr, "civgrid: %s\n", err.message);
         cg_config_release(&ctx.cfg);
-        return CLI_USAGE;
+        return rc == CG_EINVAL ? CLI_USAGE : CLI_FAIL;
     }
     rc = -1;
     for (size_t c = 0; c < CG_ARRAY_LEN(commands); c++) {

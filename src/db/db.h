@@ -109,6 +109,20 @@ const char *cg_db_column_text(struct cg_stmt *st, int idx); /* "" for NULL */
 size_t cg_db_column_bytes(struct cg_stmt *st, int idx);
 bool cg_db_column_is_null(struct cg_stmt *st, int idx);
 
+/*
+ * Prepares sql and binds one argument per character of types: 'i' an int64_t,
+ * 't' a const char * (NULL binds SQL NULL), 'd' a double. Pass int64_t values
+ * as int64_t: the arguments are read with va_arg. Give the statement back with
+ * cg_db_finalize() (also on error: *out_stmt is then NULL).
+ */
+int cg_db_prepare_bind(struct cg_conn *conn, const char *sql, struct cg_stmt **out_stmt,
+                       struct cg_error *err, const char *types, ...) CG_MUST_CHECK;
+/* Prepares, binds as cg_db_prepare_bind(), steps a statement that returns no row, finalizes. */
+int cg_db_run(struct cg_conn *conn, const char *sql, struct cg_error *err, const char *types,
+              ...) CG_MUST_CHECK;
+/* Number of rows the last INSERT, UPDATE or DELETE on conn changed. */
+int64_t cg_db_changes(struct cg_conn *conn);
+
 /* Runs one or more statements without parameters (migrations, pragmas). */
 int cg_db_exec(struct cg_conn *conn, const char *sql, struct cg_error *err);
 int64_t cg_db_last_insert_id(struct cg_conn *conn);

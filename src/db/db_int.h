@@ -21,9 +21,11 @@ struct cg_db_driver {
     void (*xClose)(void *h);
     int (*xExec)(void *h, const char *sql, struct cg_error *err);
     int64_t (*xLastInsertId)(void *h);
+    int64_t (*xChanges)(void *h);
 
     int (*xPrepare)(void *h, const char *sql, void **out_st, struct cg_error *err);
     void (*xReset)(void *st);
+    int (*xParamCount)(void *st);
     void (*xFinalize)(void *st);
     int (*xBindInt64)(void *st, int idx, int64_t v);
     int (*xBindDouble)(void *st, int idx, double v);

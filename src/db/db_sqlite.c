@@ -99,6 +99,11 @@ static int64_t sq_last_insert_id(void *h)
     return sqlite3_last_insert_rowid(h);
 }
 
+static int64_t sq_changes(void *h)
+{
+    return sqlite3_changes64(h);
+}
+
 static int sq_prepare(void *h, const char *sql, void **out_st, struct cg_error *err)
 {
     sqlite3_stmt *st = NULL;
@@ -115,6 +120,11 @@ static void sq_reset(void *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+static int sq_param_count(void *st)
+{
+    return sqlite3_bind_parameter_count(st);
 }
 
 static void sq_finalize(void *st)
@@ -334,12 +344,19 @@ static int sq_restore(const char *src_path, const char *db_path, struct cg_error
 {
     sqlite3 *src = NULL, *dst = NULL;
     struct cg_str problems = CG_STR_INIT;
+    char version[32];
     int rc = sqlite3_open_v2(src_path, &src, SQLITE_OPEN_READONLY, NULL);
 
     if (rc != SQLITE_OK) {
         cg_error_set(err, CG_ENOTFOUND, "cannot open backup '%s': %s", src_path,
                      src ? sqlite3_errmsg(src) : sqlite3_errstr(rc));
         rc = CG_ENOTFOUND;
+        goto out;
+    }
+    rc = query_text(src, "SELECT COUNT(*) FROM schema_migration", version, sizeof(version), err);
+    if (rc) {
+        cg_error_clear(err);
+        rc = cg_error_set(err, CG_EINVAL, "'%s' is not a civgrid database backup", src_path);
         goto out;
     }
     rc = sq_check(src, &problems, err);
@@ -378,8 +395,10 @@ const struct cg_db_driver cg_db__sqlite_driver = {
     .xClose = sq_close,
     .xExec = sq_exec,
     .xLastInsertId = sq_last_insert_id,
+    .xChanges = sq_changes,
     .xPrepare = sq_prepare,
     .xReset = sq_reset,
+    .xParamCount = sq_param_count,
     .xFinalize = sq_finalize,
     .xBindInt64 = sq_bind_int64,
     .xBindDouble = sq_bind_double,

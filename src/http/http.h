@@ -55,6 +55,24 @@ const char *cg_req_header(struct cg_req *req, const char *name);
 /* The parsed JSON body of a CG_ROUTE_JSON route (an object); borrowed. */
 json_t *cg_req_json(const struct cg_req *req);
 
+/* The cookie of the named name, or NULL. Borrowed. */
+const char *cg_req_cookie(struct cg_req *req, const char *name);
+/* The request's method ("GET", ...). */
+const char *cg_req_method(const struct cg_req *req);
+
+/*
+ * The authenticated caller, set by the gate (see cg_gate_fn) and freed with
+ * free_fn when the request ends. NULL for anonymous requests.
+ */
+void cg_req_set_user(struct cg_req *req, void *user, void (*free_fn)(void *));
+void *cg_req_user(const struct cg_req *req);
+
+/*
+ * Adds a header to whatever response this request gets (a reply or an error),
+ * e.g. Set-Cookie or Retry-After. name and value are copied.
+ */
+void cg_req_add_header(struct cg_req *req, const char *name, const char *value);
+
 /* ---- replying --------------------------------------------------------------------------- */
 
 /* Replies with body as JSON. Takes ownership of body. */
@@ -66,6 +84,15 @@ int cg_reply_data(struct cg_req *req, int status, const char *content_type, cons
 int cg_reply_error(struct cg_req *req, int code, const struct cg_error *err);
 
 /* ---- the server ------------------------------------------------------------------------- */
+
+/*
+ * The gate: runs before every handler with the route being called. It
+ * authenticates the request (cg_req_set_user()) and decides whether the
+ * route's permission is granted. Returns 0 to let the handler run, or a CG_E*
+ * (401, 403...) with err set. Public routes pass through it too.
+ */
+typedef int cg_gate_fn(void *gate_ctx, struct cg_req *req, const struct cg_route *route,
+                       struct cg_error *err);
 
 struct cg_http_server;
 
@@ -80,6 +107,8 @@ struct cg_http_options {
     int max_per_ip;
     int idle_timeout_s;
     const char *web_root; /* directory served at / ("" to serve nothing) */
+    cg_gate_fn *gate;     /* NULL: only "public" routes are callable */
+    void *gate_ctx;
 };
 
 /*

@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #define CG_HTTP_MAX_PARAMS 8
+#define CG_HTTP_MAX_URI 8192 /* longest request target; longer gets 414 */
 #define CG_HTTP_ROUTE_STATIC (-1)    /* metrics slot: static files */
 #define CG_HTTP_ROUTE_UNMATCHED (-2) /* metrics slot: no route, bad request */
 
@@ -24,7 +25,7 @@ struct cg_http_param {
 struct cg_req {
     struct cg_http_server *srv;
     struct MHD_Connection *conn;
-    char id[48];
+    char id[72]; /* up to 64 characters from the client, or generated */
     char remote[64];
     const char *method; /* borrowed from MHD */
     char *raw_uri;      /* owned: the request target as received */
@@ -42,6 +43,11 @@ struct cg_req {
     struct cg_http_param params[CG_HTTP_MAX_PARAMS];
     int n_params;
     json_t *json; /* owned: parsed body of CG_ROUTE_JSON routes */
+
+    void *user; /* owned through user_free: the authenticated caller */
+    void (*user_free)(void *);
+    char *extra_headers[8][2]; /* owned: added to the response, see cg_req_add_header() */
+    int n_extra_headers;
 
     struct MHD_Response *resp; /* owned until queued */
     int status;

@@ -155,7 +155,7 @@ void cg_http__metrics_render(struct cg_http_metrics *m, const struct cg_route *r
         }
     }
     cg_str_adds(out, "# HELP civgrid_http_request_duration_seconds Time from request line to "
-                     "response queued.\n"
+                     "response sent.\n"
                      "# TYPE civgrid_http_request_duration_seconds histogram\n");
     for (size_t i = 0; i < total; i++) {
         if (slot_used(&m->slots[i])) {

@@ -109,6 +109,13 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
 
 static void req_free(struct cg_req *req)
 {
+    if (req->user && req->user_free) {
+        req->user_free(req->user);
+    }
+    for (int i = 0; i < req->n_extra_headers; i++) {
+        free(req->extra_headers[i][0]);
+        free(req->extra_headers[i][1]);
+    }
     for (int i = 0; i < req->n_params; i++) {
         free(req->params[i].value);
     }
@@ -197,6 +204,9 @@ static void set_response(struct cg_req *req, int status, struct MHD_Response *re
 {
     CG_ASSERT(!req->resp); /* one reply per request */
     cg_http__common_headers(req, resp);
+    for (int i = 0; i < req->n_extra_headers; i++) {
+        MHD_add_response_header(resp, req->extra_headers[i][0], req->extra_headers[i][1]);
+    }
     req->resp = resp;
     req->status = status;
 }
@@ -306,6 +316,36 @@ json_t *cg_req_json(const struct cg_req *req)
     return req->json;
 }
 
+const char *cg_req_cookie(struct cg_req *req, const char *name)
+{
+    return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);
+}
+
+const char *cg_req_method(const struct cg_req *req)
+{
+    return req->method;
+}
+
+void cg_req_set_user(struct cg_req *req, void *user, void (*free_fn)(void *))
+{
+    CG_ASSERT(!req->user);
+    req->user = user;
+    req->user_free = free_fn;
+}
+
+void *cg_req_user(const struct cg_req *req)
+{
+    return req->user;
+}
+
+void cg_req_add_header(struct cg_req *req, const char *name, const char *value)
+{
+    CG_ASSERT(req->n_extra_headers < (int)CG_ARRAY_LEN(req->extra_headers));
+    req->extra_headers[req->n_extra_headers][0] = cg_strdup(name);
+    req->extra_headers[req->n_extra_headers][1] = cg_strdup(value);
+    req->n_extra_headers++;
+}
+
 /* ---- the pipeline ----------------------------------------------------------------------- */
 
 static bool is_json_type(const char *ct)
@@ -332,6 +372,25 @@ static bool has_body(struct cg_req *req)
     return te || (cl && strcmp(cl, "0"));
 }
 
+static enum MHD_Result add_header_len(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
+{
+    size_t *total = cls;
+
+    (void)kind;
+    *total += strlen(key) + (value ? strlen(value) : 0) + 4; /* "k: v\r\n" */
+    return MHD_YES;
+}
+
+/* Bytes of the request line and headers, as the client sent them (near enough). */
+static size_t header_bytes(struct cg_req *req)
+{
+    size_t total = strlen(req->raw_uri) + strlen(req->method) + 12;
+
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, add_header_len, &total);
+    return total;
+}
+
 /*
  * Checks made once the headers are in: everything that can refuse the request
  * before its body is read. Returns 0 or a CG_E* with err set.
@@ -345,6 +404,14 @@ static int precheck(struct cg_req *req, const char *path, struct cg_error *err)
 
     if (atomic_load(&srv->stopping)) {
         return cg_error_set(err, CG_ESHUTDOWN, NULL);
+    }
+    if (strlen(req->raw_uri) > CG_HTTP_MAX_URI) {
+        return cg_error_set(err, CG_EURITOOLONG, "the request URI is longer than %d bytes",
+                            CG_HTTP_MAX_URI);
+    }
+    if (header_bytes(req) > srv->opt.max_header) {
+        return cg_error_set(err, CG_EHEADERS, "the request headers exceed %zu bytes",
+                            srv->opt.max_header);
     }
     if (strstr(req->raw_uri, "%00") || !cg_utf8_valid(path, strlen(path))) {
         return cg_error_set(err, strstr(req->raw_uri, "%00") ? CG_EBADREQ : CG_EBADUTF8,
@@ -436,12 +503,14 @@ static void run_handler(struct cg_req *req)
     int rc = 0;
 
     (void)cg_db_thread_take_ns();
-    if (route->flags & CG_ROUTE_JSON) {
-        rc = parse_json_body(req, &err);
-    }
-    if (!rc && strcmp(route->permission, "public")) {
-        /* Accounts and sessions arrive with the accounts module; until then only public routes. */
+    /* Who is asking and may they, before anything of the body is looked at. */
+    if (req->srv->opt.gate) {
+        rc = req->srv->opt.gate(req->srv->opt.gate_ctx, req, route, &err);
+    } else if (strcmp(route->permission, "public")) {
         rc = cg_error_set(&err, CG_EUNAUTH, "sign in to use %s %s", route->method, route->pattern);
+    }
+    if (!rc && (route->flags & CG_ROUTE_JSON)) {
+        rc = parse_json_body(req, &err);
     }
     if (!rc) {
         rc = route->handler(req, &err);
@@ -553,17 +622,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         }
         rc = precheck(req, url, &err);
         if (rc) {
+            const char *allow = rc == CG_EMETHOD ? strstr(err.message, "allowed: ") : NULL;
+
+            if (allow) {
+                cg_req_add_header(req, MHD_HTTP_HEADER_ALLOW, allow + 9);
+            }
             if (has_body(req)) {
                 return refuse_now(req, rc, &err);
             }
             req_error_reply(req, rc, &err);
-            if (rc == CG_EMETHOD) {
-                const char *allow = strstr(err.message, "allowed: ");
-
-                if (allow) {
-                    MHD_add_response_header(req->resp, MHD_HTTP_HEADER_ALLOW, allow + 9);
-                }
-            }
             req->handled = true;
         } else if (req->resp) {
             req->handled = true; /* OPTIONS */
@@ -691,10 +758,9 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
         (unsigned)opt->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt->max_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header, MHD_OPTION_URI_LOG_CALLBACK,
-        on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, srv,
-        MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header + CG_HTTP_MAX_URI + 32768,
+        MHD_OPTION_URI_LOG_CALLBACK, on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED,
+        on_request_done, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
     if (!srv->daemon) {
         rc = cg_error_set(err, CG_EIO, "cannot listen on %s:%d (port in use, or no permission)",
                           opt->address, opt->port);

@@ -1,0 +1,42 @@
+/*
+ * setup.c: turning settings into the running parts that the server and the
+ * CLI share: the key ring of personal data and the accounts policy.
+ */
+#include "base/cg.h"
+#include "app/app.h"
+#include "app/config.h"
+#include "domain/auth/auth.h"
+#include "domain/pii/pii.h"
+
+#include <unistd.h>
+
+int cg_app_load_keys(const struct cg_config *cfg, bool create, bool *out_created,
+                     struct cg_pii_keys **out_keys, struct cg_error *err)
+{
+    int rc;
+
+    *out_created = false;
+    if (*cfg->pii_keys) {
+        return cg_pii_keys_parse(cfg->pii_keys, out_keys, err);
+    }
+    if (create && access(cfg->pii_key_file, F_OK)) {
+        rc = cg_pii_keys_create(cfg->pii_key_file, err);
+        if (rc) {
+            return rc;
+        }
+        *out_created = true;
+    }
+    return cg_pii_keys_load(cfg->pii_key_file, out_keys, err);
+}
+
+void cg_app_auth_policy(const struct cg_config *cfg, struct cg_auth_policy *p)
+{
+    cg_auth_policy_defaults(p);
+    p->argon2_ops = (uint64_t)cfg->auth_argon2_ops;
+    p->argon2_mem = (size_t)cfg->auth_argon2_mem_kib * 1024;
+    p->session_max_age_s = (int)cfg->auth_session_max_age;
+    p->session_idle_s = (int)cfg->auth_session_idle;
+    p->lock_after = (int)cfg->auth_lock_after;
+    p->disable_after = (int)cfg->auth_disable_after;
+    p->totp_required_for_admins = cfg->auth_totp_admins != 0;
+}
