@@ -95,7 +95,11 @@ deps:
 DB ?= civgrid.db
 run: deps
 	$(Q)$(MAKE) --no-print-directory all web-vendor
-	$(Q)test -f $(DB) || $(CIVGRID) --db $(DB) init
+	$(Q)test -f $(DB) || { $(CIVGRID) --db $(DB) init && \
+		$(CIVGRID) --db $(DB) user demo --out demo-accounts.txt >/dev/null; }
+	@echo "demo accounts (role, login, password, scope), kept in demo-accounts.txt:"
+	@cat demo-accounts.txt
+	@echo "administrators set up a second factor (TOTP) at their first sign-in"
 	@echo "civgrid is starting on http://127.0.0.1:8080 (Ctrl-C stops it)"
 	$(Q)exec $(CIVGRIDD) --db $(DB) --web-root web/public
 

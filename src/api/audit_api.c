@@ -10,9 +10,7 @@
 #include "app/app.h"
 #include "base/str.h"
 #include "domain/audit/audit.h"
-
-/* Declared by api/api.h from routes.def; repeated here so the file stands on its own. */
-int cg_api_audit_search(struct cg_req *req, struct cg_error *err);
+#include "domain/auth/auth.h"
 
 #define AUDIT_API_LIMIT_DEFAULT 100
 #define AUDIT_API_TEXT_MAX 256
@@ -82,6 +80,18 @@ int cg_api_audit_search(struct cg_req *req, struct cg_error *err)
     rc = cg_audit_search(app->db, &q, &records, &next, err);
     if (rc) {
         return rc;
+    }
+    {
+        /* Reading the trail is itself recorded: auditors are audited too. */
+        const struct cg_principal *p = cg_req_user(req);
+        struct cg_audit_entry e = {p->account_id, p->login, p->remote, "audit.search",
+                                   "audit",       NULL,     "ok",      cg_req_query(req, "action")};
+
+        rc = cg_audit_record(app->db, &e, err);
+        if (rc) {
+            json_decref(records);
+            return rc;
+        }
     }
     return cg_reply_json(
         req, 200, json_pack("{s:o,s:I}", "records", records, "next_before", (json_int_t)next));

@@ -87,6 +87,7 @@ int cg_app_gate(void *ctx, struct cg_req *req, const struct cg_route *route, str
         return rc;
     }
     p->via_cookie = cookie;
+    snprintf(p->remote, sizeof(p->remote), "%s", cg_req_remote(req));
     cg_req_set_user(req, p, principal_free);
     if (public) {
         return 0;

@@ -10,6 +10,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "db/db.h"
+#include "domain/audit/audit.h"
 #include "domain/auth/auth.h"
 #include "domain/pii/pii.h"
 #include "http/http.h"
@@ -17,6 +18,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 static void usage(FILE *out)
@@ -130,6 +132,62 @@ static int load_settings(int argc, char **argv, struct cg_config *cfg, bool *pri
     return 0;
 }
 
+/*
+ * Housekeeping, at start and then hourly: end expired sessions, purge audit
+ * records past their retention, and publish the head of the audit chain in
+ * the operational log, so that a later check can tell whether records at the
+ * end of the chain were removed (the chain alone cannot show that).
+ */
+struct housekeeping {
+    struct cg_app *app;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool stop;
+};
+
+static void housekeeping_round(struct cg_app *app)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    int64_t sessions = 0, purged = 0, head_id = 0;
+    char head[65] = "";
+
+    if (cg_auth_sweep_sessions(app->auth, &sessions, &err)) {
+        CG_LOG(CG_LOG_ERROR, "cannot sweep sessions: %s", err.message);
+        cg_error_clear(&err);
+    }
+    if (cg_audit_purge(app->db, (int)app->cfg->audit_retention_days, &purged, &err)) {
+        CG_LOG(CG_LOG_ERROR, "cannot purge the audit trail: %s", err.message);
+        cg_error_clear(&err);
+    }
+    if (cg_audit_head(app->db, &head_id, head, &err)) {
+        CG_LOG(CG_LOG_ERROR, "cannot read the audit head: %s", err.message);
+    }
+    cg_log_json(CG_LOG_INFO, "housekeeping",
+                json_pack("{s:I, s:I, s:I, s:s}", "sessions_ended", (json_int_t)sessions,
+                          "audit_purged", (json_int_t)purged, "audit_head_id", (json_int_t)head_id,
+                          "audit_head_hash", head));
+}
+
+static void *housekeeping_main(void *arg)
+{
+    struct housekeeping *h = arg;
+
+    pthread_mutex_lock(&h->lock);
+    while (!h->stop) {
+        struct timespec until;
+
+        pthread_mutex_unlock(&h->lock);
+        housekeeping_round(h->app);
+        pthread_mutex_lock(&h->lock);
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += 3600;
+        while (!h->stop && pthread_cond_timedwait(&h->cond, &h->lock, &until) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     struct cg_config cfg;
@@ -241,7 +299,18 @@ int main(int argc, char **argv)
                           cfg.http_address, "port", cg_http_port(app.http), "threads", ho.threads,
                           "db", cfg.db_path, "web_root", cfg.http_web_root));
 
+    pthread_t hk_thread;
+    struct housekeeping hk = {&app, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    bool hk_started = !pthread_create(&hk_thread, NULL, housekeeping_main, &hk);
+
     sigwait(&sigs, &sig);
+    if (hk_started) {
+        pthread_mutex_lock(&hk.lock);
+        hk.stop = true;
+        pthread_cond_signal(&hk.cond);
+        pthread_mutex_unlock(&hk.lock);
+        pthread_join(hk_thread, NULL);
+    }
     cg_log_json(CG_LOG_INFO, "stopping",
                 json_pack("{s:s, s:I}", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
                           "timeout_s", (json_int_t)cfg.http_shutdown_timeout));

@@ -22,6 +22,7 @@ static const struct cli_command commands[] = {
     {"restore", cmd_restore, "replace the database with a checked backup"},
     {"check", cmd_check, "check database integrity, foreign keys and schema"},
     {"user", cmd_user, "manage accounts: add, list, passwd, disable, enable, unlock, role, demo"},
+    {"audit", cmd_audit, "the audit trail: verify the hash chain, head, search, purge"},
     {"version", cmd_version, "show versions of civgrid and its libraries"},
 };
 

@@ -5,6 +5,7 @@
 #include "base/str.h"
 #include "cli/cli.h"
 #include "db/db.h"
+#include "domain/audit/audit.h"
 
 #include <sys/stat.h>
 
@@ -147,7 +148,8 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char help[] =
         "usage: civgrid check\n\n"
-        "Checks the database: page integrity, foreign keys and schema version.\n"
+        "Checks the database: page integrity, foreign keys, schema version and the\n"
+        "hash chain of the audit trail (an edited or deleted record is named).\n"
         "Prints 'ok' and exits 0 when healthy; lists each problem and exits 1 otherwise.\n";
     struct cg_db *db = NULL;
     struct cg_str problems = CG_STR_INIT;
@@ -166,6 +168,17 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     rc = cg_db_check(db, &problems, &err);
+    if (rc == 0 || rc == CG_ECONFLICT) {
+        /* The audit trail is part of the database's health: an edit or a deletion shows. */
+        struct cg_error aerr = CG_ERROR_INIT;
+        int64_t checked = 0, broken = 0;
+        int arc = cg_audit_verify(db, &checked, &broken, &aerr);
+
+        if (arc) {
+            cg_str_addf(&problems, "audit: %s\n", aerr.message);
+            rc = CG_ECONFLICT;
+        }
+    }
     if (rc == CG_ECONFLICT) {
         fputs(cg_str_ptr(&problems), stdout);
         cli_error(ctx, "database '%s' has problems", ctx->cfg.db_path);

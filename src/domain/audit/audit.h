@@ -75,7 +75,8 @@ int cg_audit_record(struct cg_db *db, const struct cg_audit_entry *e,
  * when intact (*out_first_broken = 0), CG_ECONFLICT with *out_first_broken =
  * the id of the first bad record and a message naming it and what is wrong
  * (edited, records missing before it, wrong link), or a store error.
- * *out_checked receives the number of records checked. See the limitation above.
+ * *out_checked receives the number of records found intact (before the first
+ * broken one). See the limitation above.
  */
 int cg_audit_verify(struct cg_db *db, int64_t *out_checked, int64_t *out_first_broken,
                     struct cg_error *err) CG_MUST_CHECK;

@@ -672,6 +672,13 @@ int cg_auth_logout(struct cg_auth *a, const struct cg_principal *p, bool all, co
     return cg_auth__sessions_end(a->db, p->account_id, p->session_id, all, &e, err);
 }
 
+int cg_auth_sweep_sessions(struct cg_auth *a, int64_t *out_deleted, struct cg_error *err)
+{
+    int64_t now = cg_time_now_ms() / 1000;
+
+    return cg_auth__sessions_sweep(a->db, now, now - a->policy.session_idle_s, out_deleted, err);
+}
+
 /* ---- accounts --------------------------------------------------------------------------- */
 
 static const char *actor_login(const struct cg_principal *actor)
@@ -682,6 +689,19 @@ static const char *actor_login(const struct cg_principal *actor)
 static int64_t actor_id(const struct cg_principal *actor)
 {
     return actor ? actor->account_id : 0;
+}
+
+/* Records a refusal that the route gate could not see: an object outside the scope. */
+static void audit_denied(struct cg_auth *a, const struct cg_principal *actor, const char *action,
+                         const char *object_id, const char *why)
+{
+    struct cg_audit_entry e = {actor->account_id, actor->login, actor->remote, action,
+                               "account",         object_id,    "denied",      why};
+    struct cg_error aerr = CG_ERROR_INIT;
+
+    if (cg_audit_record(a->db, &e, &aerr)) {
+        CG_LOG(CG_LOG_ERROR, "cannot write the audit record of a refusal: %s", aerr.message);
+    }
 }
 
 /*
@@ -828,6 +848,9 @@ int cg_auth_account_list(struct cg_auth *a, const struct cg_principal *actor,
 {
     int rc = cg_auth_allow_filter(actor, q->grid_prefix, err);
 
+    if (rc) {
+        audit_denied(a, actor, "user.read", q->grid_prefix, err->message);
+    }
     if (!rc && (q->limit < 1 || q->limit > 500)) {
         rc = cg_error_field(err, CG_EINVAL, "limit", "limit must be from 1 to 500");
     }
@@ -855,6 +878,10 @@ static int account_in_scope(struct cg_auth *a, const struct cg_principal *actor,
     }
     rc = cg_auth_allow(actor, permission, &obj, err);
     if (rc) {
+        char idtext[24];
+
+        snprintf(idtext, sizeof(idtext), "%" PRId64, id);
+        audit_denied(a, actor, permission, idtext, err->message);
         /* Outside the scope, an account does not exist: ids cannot be probed. */
         cg_error_clear(err);
         return cg_error_set(err, CG_ENOTFOUND, "no account %" PRId64, id);

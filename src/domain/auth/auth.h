@@ -68,6 +68,7 @@ struct cg_principal {
     bool must_enrol_totp; /* an administrator without a second factor yet */
     bool must_change_password;
     char csrf_hash[65]; /* private: of the session's CSRF token */
+    char remote[64];    /* the address the request came from, for the audit */
 };
 void cg_principal_release(struct cg_principal *p);
 
@@ -133,6 +134,9 @@ bool cg_auth_csrf_ok(struct cg_auth *auth, const struct cg_principal *p, const c
 /* Ends p's session, or every session of p's account when all. */
 int cg_auth_logout(struct cg_auth *auth, const struct cg_principal *p, bool all, const char *remote,
                    struct cg_error *err);
+
+/* Deletes expired and idle sessions; *out_deleted (may be NULL) gets the count. */
+int cg_auth_sweep_sessions(struct cg_auth *auth, int64_t *out_deleted, struct cg_error *err);
 
 /* ---- accounts --------------------------------------------------------------------------- */
 

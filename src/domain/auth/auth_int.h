@@ -82,6 +82,10 @@ int cg_auth__load_permissions(struct cg_db *db, struct cg_principal *p, struct c
 int cg_auth__sessions_end(struct cg_db *db, int64_t account_id, int64_t session_id, bool all,
                           const struct cg_audit_entry *audit, struct cg_error *err);
 
+/* Deletes sessions that expired before now or were last seen before idle_before. */
+int cg_auth__sessions_sweep(struct cg_db *db, int64_t now, int64_t idle_before,
+                            int64_t *out_deleted, struct cg_error *err);
+
 /* Account writes, each one transaction with its audit record. */
 struct cg_auth__account_new {
     const struct cg_account_input *in;

@@ -706,3 +706,29 @@ int cg_auth__roles_json(struct cg_db *db, json_t **out, struct cg_error *err)
     }
     return rc;
 }
+
+struct sweep_job {
+    int64_t now, idle_before, deleted;
+};
+
+static int sweep_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    struct sweep_job *j = ctx;
+    int rc = cg_db_run(c, "DELETE FROM session WHERE expires_at <= ?1 OR last_seen_at < ?2", err,
+                       "ii", j->now, j->idle_before);
+
+    j->deleted = rc ? 0 : cg_db_changes(c);
+    return rc;
+}
+
+int cg_auth__sessions_sweep(struct cg_db *db, int64_t now, int64_t idle_before,
+                            int64_t *out_deleted, struct cg_error *err)
+{
+    struct sweep_job j = {now, idle_before, 0};
+    int rc = cg_db_write(db, sweep_run, &j, err);
+
+    if (!rc && out_deleted) {
+        *out_deleted = j.deleted;
+    }
+    return rc;
+}
