@@ -672,6 +672,11 @@ int cg_auth_logout(struct cg_auth *a, const struct cg_principal *p, bool all, co
     return cg_auth__sessions_end(a->db, p->account_id, p->session_id, all, &e, err);
 }
 
+int cg_auth_rekey(struct cg_auth *a, int64_t *out_count, struct cg_error *err)
+{
+    return cg_auth__rekey(a->db, a->keys, out_count, err);
+}
+
 int cg_auth_sweep_sessions(struct cg_auth *a, int64_t *out_deleted, struct cg_error *err)
 {
     int64_t now = cg_time_now_ms() / 1000;

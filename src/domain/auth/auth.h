@@ -138,6 +138,13 @@ int cg_auth_logout(struct cg_auth *auth, const struct cg_principal *p, bool all,
 /* Deletes expired and idle sessions; *out_deleted (may be NULL) gets the count. */
 int cg_auth_sweep_sessions(struct cg_auth *auth, int64_t *out_deleted, struct cg_error *err);
 
+/*
+ * Re-encrypts every encrypted account field (phones, TOTP seeds) that is not
+ * under the key ring's current key, in one transaction (key rotation, step 2).
+ * *out_count receives how many values were re-encrypted.
+ */
+int cg_auth_rekey(struct cg_auth *auth, int64_t *out_count, struct cg_error *err);
+
 /* ---- accounts --------------------------------------------------------------------------- */
 
 struct cg_account_input {

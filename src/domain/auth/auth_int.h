@@ -86,6 +86,10 @@ int cg_auth__sessions_end(struct cg_db *db, int64_t account_id, int64_t session_
 int cg_auth__sessions_sweep(struct cg_db *db, int64_t now, int64_t idle_before,
                             int64_t *out_deleted, struct cg_error *err);
 
+/* Re-encrypts account fields not under the current key, in one write. */
+int cg_auth__rekey(struct cg_db *db, const struct cg_pii_keys *keys, int64_t *out_count,
+                   struct cg_error *err);
+
 /* Account writes, each one transaction with its audit record. */
 struct cg_auth__account_new {
     const struct cg_account_input *in;

@@ -9,6 +9,7 @@
 #include "db/db.h"
 #include "domain/audit/audit.h"
 #include "domain/auth/auth_int.h"
+#include "domain/pii/pii.h"
 
 static void now_iso(char buf[CG_TIME_ISO_LEN])
 {
@@ -730,5 +731,86 @@ int cg_auth__sessions_sweep(struct cg_db *db, int64_t now, int64_t idle_before,
     if (!rc && out_deleted) {
         *out_deleted = j.deleted;
     }
+    return rc;
+}
+
+struct rekey_job {
+    const struct cg_pii_keys *keys;
+    int64_t count;
+};
+
+/* The encrypted columns of account, with the kind each was encrypted as. */
+static const struct {
+    const char *select, *update, *kind;
+} rekey_columns[] = {
+    {"SELECT id, phone_enc FROM account WHERE phone_enc IS NOT NULL",
+     "UPDATE account SET phone_enc = ?2 WHERE id = ?1", "phone"},
+    {"SELECT id, totp_secret_enc FROM account WHERE totp_secret_enc IS NOT NULL",
+     "UPDATE account SET totp_secret_enc = ?2 WHERE id = ?1", "totp"},
+};
+
+static int rekey_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    struct rekey_job *j = ctx;
+    int rc = 0;
+
+    for (size_t k = 0; !rc && k < CG_ARRAY_LEN(rekey_columns); k++) {
+        struct cg_stmt *st = NULL;
+        int64_t *ids = NULL;
+        char **vals = NULL;
+        size_t n = 0, cap = 0;
+
+        /* Collect first: a statement must not be stepped while its table is updated. */
+        rc = cg_db_prepare_bind(c, rekey_columns[k].select, &st, err, "");
+        while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+            rc = 0;
+            if (!cg_pii_needs_rekey(j->keys, cg_db_column_text(st, 1))) {
+                continue;
+            }
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                ids = cg_realloc(ids, cap * sizeof(*ids));
+                vals = cg_realloc(vals, cap * sizeof(*vals));
+            }
+            ids[n] = cg_db_column_int64(st, 0);
+            vals[n++] = cg_strdup(cg_db_column_text(st, 1));
+        }
+        cg_db_finalize(st);
+        for (size_t i = 0; i < n; i++) {
+            char *plain = NULL, *enc = NULL;
+
+            if (!rc) {
+                rc = cg_pii_decrypt(j->keys, rekey_columns[k].kind, vals[i], &plain, err);
+            }
+            if (!rc) {
+                rc =
+                    cg_pii_encrypt(j->keys, rekey_columns[k].kind, plain, strlen(plain), &enc, err);
+            }
+            if (!rc) {
+                rc = cg_db_run(c, rekey_columns[k].update, err, "it", ids[i], enc);
+            }
+            j->count += rc ? 0 : 1;
+            cg_pii_free_plain(plain);
+            free(enc);
+            free(vals[i]);
+        }
+        free(ids);
+        free(vals);
+    }
+    if (!rc) {
+        struct cg_audit_entry e = {0, "(cli)", "cli", "pii.rekey", NULL, NULL, "ok", NULL};
+
+        rc = cg_audit_append(c, &e, err);
+    }
+    return rc;
+}
+
+int cg_auth__rekey(struct cg_db *db, const struct cg_pii_keys *keys, int64_t *out_count,
+                   struct cg_error *err)
+{
+    struct rekey_job j = {keys, 0};
+    int rc = cg_db_write(db, rekey_run, &j, err);
+
+    *out_count = rc ? 0 : j.count;
     return rc;
 }
