@@ -4,11 +4,11 @@
 # crash is one failure, not the end of the run. Exit status 0 only when
 # nothing failed.
 #
-#   SUITES="unit unit-asan api web"   which suites (default: all of them)
+#   SUITES="lint unit unit-asan api web"   which suites (default: all of them)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 
-SUITES=${SUITES:-"unit unit-asan api web"}
+SUITES=${SUITES:-"lint unit unit-asan api web"}
 total_pass=0
 total_fail=0
 summary=()
@@ -72,8 +72,31 @@ run_node() { # suite dir env...
     record "$suite" "$p" "$f"
 }
 
+run_lint() { # the house rules, the generated docs, the format: one check each
+    local pass=0 fail=0 name
+    local -a sources
+    mapfile -t sources < <(find src tests/unit -name '*.[ch]' | sort)
+    for name in checksrc api-doc clang-format; do
+        case $name in
+        checksrc) tools/checksrc.sh ;;
+        api-doc) tools/gen-api-doc.sh --check ;;
+        clang-format) clang-format --dry-run -Werror "${sources[@]}" ;;
+        esac >"$logdir/lint.log" 2>&1
+        if [ $? -eq 0 ]; then
+            pass=$((pass + 1))
+        else
+            echo "FAILED: lint check '$name'"
+            head -40 "$logdir/lint.log"
+            fail=$((fail + 1))
+        fi
+    done
+    echo "lint: $pass passed, $fail failed"
+    record lint "$pass" "$fail"
+}
+
 for s in $SUITES; do
     case $s in
+    lint) run_lint ;;
     unit) run_unit unit build ;;
     unit-asan) run_unit unit-asan build/asan ;;
     api) run_node api tests/api CIVGRIDD="${CIVGRIDD:-build/asan/civgridd}" \

@@ -12,7 +12,7 @@
 #include <microhttpd.h>
 
 #define CG_HTTP_MAX_PARAMS 8
-#define CG_HTTP_MAX_URI 8192 /* longest request target; longer gets 414 */
+#define CG_HTTP_MAX_URI 8192         /* longest request target; longer gets 414 */
 #define CG_HTTP_ROUTE_STATIC (-1)    /* metrics slot: static files */
 #define CG_HTTP_ROUTE_UNMATCHED (-2) /* metrics slot: no route, bad request */
 
