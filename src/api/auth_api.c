@@ -7,6 +7,8 @@
 #include "app/app.h"
 #include "app/config.h"
 #include "base/json.h"
+#include "base/log.h"
+#include "domain/audit/audit.h"
 #include "base/time.h"
 #include "domain/auth/auth.h"
 
@@ -56,6 +58,17 @@ int cg_api_auth_login(struct cg_req *req, struct cg_error *err)
     }
     if (in.user_agent && strlen(in.user_agent) > 300) {
         in.user_agent = NULL;
+    }
+    if (rc) {
+        /* Malformed sign-ins are refusals too: record them (without the offending text). */
+        struct cg_audit_entry e = {0,         NULL, cg_req_remote(req), "auth.login",
+                                   "account", NULL, "denied",           err->message};
+        struct cg_error aerr = CG_ERROR_INIT;
+
+        if (cg_audit_record(app->db, &e, &aerr)) {
+            CG_LOG(CG_LOG_ERROR, "cannot write the audit record of a sign-in: %s", aerr.message);
+        }
+        return rc;
     }
     rc = rc ? rc : cg_auth_login(app->auth, &in, &out, err);
     if (rc == CG_ERATELIMIT) {
