@@ -64,7 +64,8 @@ int cg_http__route_match(const struct cg_route *routes, size_t n, const char *me
             return (int)i;
         }
         if (allow) {
-            cg_str_addf(allow, "%s%s", path_matched ? ", " : "", routes[i].method);
+            cg_str_addf(allow, "%s%s%s", path_matched ? ", " : "", routes[i].method,
+                        !strcmp(routes[i].method, "GET") ? ", HEAD" : "");
         }
         path_matched = true;
     }

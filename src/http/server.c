@@ -361,7 +361,8 @@ static bool is_json_type(const char *ct)
         ct++;
     }
     /* Only UTF-8 is accepted: a charset parameter, if given, must say so. */
-    return !*ct || !strcasecmp(ct, ";charset=utf-8") || !strcasecmp(ct, "; charset=utf-8");
+    return !*ct || !strcasecmp(ct, ";charset=utf-8") || !strcasecmp(ct, "; charset=utf-8") ||
+           !strcasecmp(ct, "; charset=\"utf-8\"");
 }
 
 static bool has_body(struct cg_req *req)
@@ -484,7 +485,8 @@ static int parse_json_body(struct cg_req *req, struct cg_error *err)
     if (!cg_utf8_valid(body, len)) {
         return cg_error_set(err, CG_EBADUTF8, "the request body is not well-formed UTF-8");
     }
-    req->json = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    req->json =
+        json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
     if (!req->json) {
         return cg_error_set(err, CG_EBADJSON, "malformed JSON at line %d, column %d: %s", jerr.line,
                             jerr.column, jerr.text);
@@ -760,7 +762,7 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->idle_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header + CG_HTTP_MAX_URI + 32768,
         MHD_OPTION_URI_LOG_CALLBACK, on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED,
-        on_request_done, srv, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, MHD_OPTION_END);
+        on_request_done, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         rc = cg_error_set(err, CG_EIO, "cannot listen on %s:%d (port in use, or no permission)",
                           opt->address, opt->port);

@@ -52,7 +52,7 @@ static void test_match(void **state)
     assert_int_equal(cg_http__route_match(routes, n, "GET", "/api/v1/thing", &req, NULL), -1);
     assert_int_equal(cg_http__route_match(routes, n, "GET", "/api/v1/things/1/x", &req, NULL), -1);
     assert_int_equal(cg_http__route_match(routes, n, "DELETE", "/api/v1/things", &req, &allow), -2);
-    assert_string_equal(cg_str_ptr(&allow), "GET, POST");
+    assert_string_equal(cg_str_ptr(&allow), "GET, HEAD, POST");
     assert_int_equal(req.n_params, 0);
     cg_str_release(&allow);
 }
