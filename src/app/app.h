@@ -44,6 +44,10 @@ int cg_app_load_keys(const struct cg_config *cfg, bool create, bool *out_created
 struct cg_auth_policy;
 void cg_app_auth_policy(const struct cg_config *cfg, struct cg_auth_policy *p);
 
+/* Audits a request body refused as malformed (a refusal like any other). */
+void cg_app_bad_body(void *app, struct cg_req *req, const struct cg_route *route,
+                     const struct cg_error *err);
+
 /* The route table of app/routes.def, in declaration order. */
 extern const struct cg_route cg_routes[];
 extern const size_t cg_routes_count;

@@ -113,3 +113,27 @@ int cg_app_gate(void *ctx, struct cg_req *req, const struct cg_route *route, str
     }
     return rc;
 }
+
+void cg_app_bad_body(void *ctx, struct cg_req *req, const struct cg_route *route,
+                     const struct cg_error *err)
+{
+    /* A malformed sign-in is recorded as a refused sign-in, anything else as a refused input. */
+    const char *action =
+        !strcmp(route->pattern, "/api/v1/auth/login") ? "auth.login" : "input.refused";
+    const struct cg_principal *p = cg_req_user(req);
+    char object[160];
+    struct cg_audit_entry e = {p ? p->account_id : 0,
+                               p ? p->login : NULL,
+                               cg_req_remote(req),
+                               action,
+                               "route",
+                               object,
+                               "denied",
+                               err->message};
+    struct cg_error aerr = CG_ERROR_INIT;
+
+    snprintf(object, sizeof(object), "%s %s", route->method, route->pattern);
+    if (cg_audit_record(((struct cg_app *)ctx)->db, &e, &aerr)) {
+        CG_LOG(CG_LOG_ERROR, "cannot write the audit record of a refusal: %s", aerr.message);
+    }
+}

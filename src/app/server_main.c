@@ -286,6 +286,7 @@ int main(int argc, char **argv)
     ho.idle_timeout_s = (int)cfg.http_idle_timeout;
     ho.web_root = cfg.http_web_root;
     ho.gate = cg_app_gate;
+    ho.on_bad_body = cg_app_bad_body;
     ho.gate_ctx = &app;
     rc = cg_http_start(&ho, cg_routes, cg_routes_count, &app, &app.http, &err);
     if (rc) {

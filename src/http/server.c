@@ -513,6 +513,9 @@ static void run_handler(struct cg_req *req)
     }
     if (!rc && (route->flags & CG_ROUTE_JSON)) {
         rc = parse_json_body(req, &err);
+        if (rc && req->srv->opt.on_bad_body) {
+            req->srv->opt.on_bad_body(req->srv->opt.gate_ctx, req, route, &err);
+        }
     }
     if (!rc) {
         rc = route->handler(req, &err);

@@ -570,14 +570,19 @@ int cg_auth_login(struct cg_auth *a, const struct cg_login_request *in, struct c
     rc = cg_auth__login_succeeded(a->db, &ok, err);
     if (rc) {
         if (ok.recovery_hash) {
+            struct cg_audit_entry e = {
+                row.id,    in->login, in->remote, "auth.login",
+                "account", NULL,      "failed",   "wrong or used recovery code"};
+
             throttle_fail(a, ip_key);
             throttle_fail(a, login_key);
+            (void)cg_auth__login_failed(a->db, row.id, a->policy.disable_after, &e, &inner);
         }
         sodium_memzero(out, sizeof(*out));
         return rc;
     }
+    /* The address keeps its count: one good sign-in must not hide spraying from it. */
     throttle_clear(a, login_key);
-    throttle_clear(a, ip_key);
     out->account_id = row.id;
     out->expires_at_s = ok.expires_at;
     return 0;
@@ -797,6 +802,13 @@ int cg_auth_account_create(struct cg_auth *a, const struct cg_principal *actor,
     rc = rc ? rc : cg_auth_check_password(in->password, in->login, err);
     rc = rc ? rc : check_roles(a, in->roles, in->n_roles, err);
     rc = rc ? rc : check_scope_for_roles(in->roles, in->n_roles, in->scope_kind, err);
+    for (int i = 0; !rc && actor && i < in->n_roles; i++) {
+        if (!strcmp(in->roles[i], "sys_admin") || !strcmp(in->roles[i], "sec_admin") ||
+            !strcmp(in->roles[i], "audit_admin")) {
+            rc = cg_error_field(err, CG_EFORBIDDEN, "roles",
+                                "administrator accounts are created with the civgrid CLI");
+        }
+    }
     if (!rc && actor) {
         /* Nobody hands out a scope wider than their own. */
         struct cg_auth_object obj = {in->scope_ref, in->scope_ref, 0};
@@ -807,7 +819,12 @@ int cg_auth_account_create(struct cg_auth *a, const struct cg_principal *actor,
         }
     }
     if (!rc && in->phone && *in->phone) {
-        rc = cg_pii_normalize_phone(in->phone, phone, sizeof(phone), err);
+        struct cg_error perr = CG_ERROR_INIT;
+
+        rc = cg_pii_normalize_phone(in->phone, phone, sizeof(phone), &perr);
+        if (rc) {
+            cg_error_field(err, rc, "phone", "%s", perr.message);
+        }
         if (!rc) {
             rc = cg_pii_encrypt(a->keys, "phone", phone, strlen(phone), &phone_enc, err);
         }
@@ -827,6 +844,7 @@ int cg_auth_account_create(struct cg_auth *a, const struct cg_principal *actor,
 
         n.password_hash = hash;
         n.scope_kind = scope_names[in->scope_kind];
+        n.must_change = actor != NULL;
         n.audit = &e;
         rc = cg_auth__account_insert(a->db, &n, err);
         if (rc == CG_ECONFLICT) {
@@ -872,6 +890,19 @@ static int account_in_scope(struct cg_auth *a, const struct cg_principal *actor,
 
     if (rc || !actor) {
         return rc;
+    }
+    if (strcmp(permission, "user.read") && strcmp(permission, "user.unlock")) {
+        bool target_admin = false;
+
+        rc = cg_auth__account_is_admin(a->db, id, &target_admin, err);
+        if (!rc && target_admin) {
+            /* 三权分立: no administrator can disable, reset or re-role another one. */
+            rc = cg_error_set(err, CG_EFORBIDDEN,
+                              "administrator accounts are managed with the civgrid CLI");
+        }
+        if (rc) {
+            return rc;
+        }
     }
     if (actor->scope_kind == CG_SCOPE_ALL) {
         return cg_auth_allow(actor, permission, NULL, err);
@@ -960,6 +991,24 @@ int cg_auth_account_set_status(struct cg_auth *a, const struct cg_principal *act
                             "nobody may change the status of their own account");
     }
     rc = account_in_scope(a, actor, id, permission, err);
+    if (!rc && actor) {
+        /* unlock: locked -> active; disable/enable: active|locked -> disabled -> active. */
+        json_t *acc = NULL;
+        const char *cur;
+
+        rc = cg_auth__account_json(a->db, id, &acc, err);
+        cur = rc ? "" : json_string_value(json_object_get(acc, "status"));
+        if (!rc && !strcmp(permission, "user.unlock") &&
+            (strcmp(cur, "locked") || strcmp(status, "active"))) {
+            rc = cg_error_set(err, CG_EBADSTATE, "only a locked account can be unlocked (it is %s)",
+                              cur);
+        } else if (!rc && !strcmp(permission, "user.disable") && !strcmp(status, "active") &&
+                   strcmp(cur, "disabled")) {
+            rc = cg_error_set(err, CG_EBADSTATE,
+                              "only a disabled account can be enabled (it is %s)", cur);
+        }
+        json_decref(acc);
+    }
     snprintf(idtext, sizeof(idtext), "%" PRId64, id);
     return rc ? rc : cg_auth__account_set_status(a->db, id, status, &e, err);
 }

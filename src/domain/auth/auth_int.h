@@ -95,6 +95,7 @@ struct cg_auth__account_new {
     const struct cg_account_input *in;
     const char *password_hash, *phone_enc, *phone_idx, *phone_mask;
     const char *scope_kind;
+    bool must_change; /* created by an administrator: the password is theirs, not the user's */
     const struct cg_audit_entry *audit;
     int64_t id; /* OUT */
 };
@@ -105,6 +106,7 @@ int cg_auth__role_kinds(struct cg_db *db, const char *const *roles, int n, char 
 int cg_auth__account_json(struct cg_db *db, int64_t id, json_t **out, struct cg_error *err);
 int cg_auth__account_scope(struct cg_db *db, int64_t id, char *kind, size_t kind_size, char *ref,
                            size_t ref_size, struct cg_error *err);
+int cg_auth__account_is_admin(struct cg_db *db, int64_t id, bool *out, struct cg_error *err);
 int cg_auth__roles_json(struct cg_db *db, json_t **out, struct cg_error *err);
 int cg_auth__account_find(struct cg_db *db, const char *login, int64_t *out_id,
                           struct cg_error *err);

@@ -284,10 +284,11 @@ static int account_insert_run(struct cg_conn *c, void *ctx, struct cg_error *err
     rc = cg_db_run(c,
                    "INSERT INTO account(login, display_name, phone_enc, phone_idx, phone_mask,"
                    " password_hash, password_changed_at, scope_kind, scope_ref, created_at,"
-                   " updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, ?7)",
-                   err, "ttttttttt", a->in->login, a->in->display_name, a->phone_enc, a->phone_idx,
+                   " updated_at, must_change_password)"
+                   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, ?7, ?10)",
+                   err, "ttttttttti", a->in->login, a->in->display_name, a->phone_enc, a->phone_idx,
                    a->phone_mask, a->password_hash, now, a->scope_kind,
-                   a->in->scope_ref ? a->in->scope_ref : "");
+                   a->in->scope_ref ? a->in->scope_ref : "", (int64_t)a->must_change);
     if (rc) {
         return rc;
     }
@@ -812,5 +813,25 @@ int cg_auth__rekey(struct cg_db *db, const struct cg_pii_keys *keys, int64_t *ou
     int rc = cg_db_write(db, rekey_run, &j, err);
 
     *out_count = rc ? 0 : j.count;
+    return rc;
+}
+
+int cg_auth__account_is_admin(struct cg_db *db, int64_t id, bool *out, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_reader(db, &c, err);
+
+    rc = rc ? rc
+            : cg_db_prepare_bind(c,
+                                 "SELECT EXISTS (SELECT 1 FROM account_role ar JOIN role r"
+                                 " ON r.name = ar.role WHERE ar.account_id = ?1"
+                                 " AND r.admin_kind IS NOT NULL)",
+                                 &st, err, "i", id);
+    rc = rc ? rc : first_row(st, err);
+    if (!rc) {
+        *out = cg_db_column_int64(st, 0) != 0;
+    }
+    cg_db_finalize(st);
     return rc;
 }
