@@ -5,8 +5,9 @@
 #
 #   web-deps    npm ci in web/, only when node_modules is missing or older
 #               than package.json / package-lock.json (stamp file)
-#   web-vendor  copy the ES module builds of preact, preact/hooks and htm,
-#               with their licenses, into web/public/vendor/ (generated)
+#   web-vendor  copy the ES module builds of preact, preact/hooks, htm and
+#               qrcode-generator, with their licenses, into web/public/vendor/
+#               (generated)
 #   test-web    browser tests (node:test + playwright-core + Debian chromium)
 #               against the server binary $(CIVGRIDD)
 #   web-clean   remove web/public/vendor/ (node_modules is kept)
@@ -26,16 +27,21 @@ WEB_VENDOR := $(WEB_DIR)/public/vendor
 WEB_TESTS  := $(wildcard tests/web/*.test.mjs)
 
 # Vendored files: destination name in web/public/vendor <- source in node_modules.
-# Preact 11 ships its ES modules as .mjs; they are renamed to .js so that the
-# server only needs the one JavaScript content type.
+# Preact 11 and qrcode-generator 2 ship their ES modules as .mjs; they are
+# renamed to .js so that the server only needs the one JavaScript content type.
+# qrcode-generator (MIT) has no LICENSE file in its package: its notice is the
+# comment block at the top of the module, which is kept in the copy and also
+# written out as LICENSE-qrcode-generator.txt.
 WEB_VENDOR_FILES := \
 	$(WEB_VENDOR)/preact.js \
 	$(WEB_VENDOR)/preact.js.map \
 	$(WEB_VENDOR)/preact-hooks.js \
 	$(WEB_VENDOR)/preact-hooks.js.map \
 	$(WEB_VENDOR)/htm.js \
+	$(WEB_VENDOR)/qrcode-generator.js \
 	$(WEB_VENDOR)/LICENSE-preact.txt \
-	$(WEB_VENDOR)/LICENSE-htm.txt
+	$(WEB_VENDOR)/LICENSE-htm.txt \
+	$(WEB_VENDOR)/LICENSE-qrcode-generator.txt
 
 .PHONY: web-deps web-vendor test-web web-clean
 
@@ -64,6 +70,9 @@ $(WEB_VENDOR_FILES) &: $(WEB_STAMP) $(WEB_DIR)/web.mk
 	@cp $(WEB_NM)/htm/dist/htm.module.js $(WEB_VENDOR)/htm.js
 	@cp $(WEB_NM)/preact/LICENSE $(WEB_VENDOR)/LICENSE-preact.txt
 	@cp $(WEB_NM)/htm/LICENSE $(WEB_VENDOR)/LICENSE-htm.txt
+	@cp $(WEB_NM)/qrcode-generator/dist/qrcode.mjs $(WEB_VENDOR)/qrcode-generator.js
+	@sed -n '1,/^$$/p' $(WEB_NM)/qrcode-generator/dist/qrcode.mjs \
+		> $(WEB_VENDOR)/LICENSE-qrcode-generator.txt
 	@touch $(WEB_VENDOR_FILES)
 
 test-web: web-vendor $(CIVGRIDD)

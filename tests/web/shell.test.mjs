@@ -328,14 +328,20 @@ describe('web shell', () => {
     );
   });
 
-  test('unknown and not-yet-built routes show placeholder pages', async () => {
+  test('unknown routes show a placeholder page; signed out, the others lead to sign-in', async () => {
     await withPage(async (page) => {
       await page.goto('/#/no-such-page');
       await page.getByTestId('not-found').waitFor();
-      await page.goto('/#/mediation');
-      assert.match(await page.getByRole('heading', { level: 1 }).innerText(), /矛盾调解/);
       await page.getByRole('link', { name: '返回系统状态' }).click();
       await waitLoaded(page);
+      // Pages other than status and sign-in need an account (auth.test.mjs signs in).
+      await page.goto('/#/mediation');
+      await page.getByTestId('login-page').waitFor();
+      assert.equal(new URL(page.url()).hash, `#/login?next=${encodeURIComponent('/mediation')}`);
+      assert.equal(await page.getByTestId('header-login').count(), 0);
+      await page.goto('/#/status');
+      await waitLoaded(page);
+      assert.equal(await page.getByTestId('header-login').innerText(), '登录');
     });
   });
 });

@@ -1,11 +1,11 @@
-// app.js: the civgrid web UI shell (Preact + htm, no build step).
+// app.js: the civgrid web UI shell (Preact + htm, no build step): header,
+// navigation, the session, routing, and the status page.
 //
-// Hash routing (#/status, ...) because civgridd serves only real files and the
-// API: any other path is a 404.
+// Hash routing (#/status, #/admin/users, ...) because civgridd serves only
+// real files and the API: any other path is a 404.
 
-import { h, render } from './vendor/preact.js';
-import { useCallback, useEffect, useRef, useState } from './vendor/preact-hooks.js';
-import htm from './vendor/htm.js';
+import { render } from './vendor/preact.js';
+import { useCallback, useEffect, useMemo, useRef, useState } from './vendor/preact-hooks.js';
 import {
   LANGS,
   t,
@@ -17,8 +17,11 @@ import {
   formatDuration,
   formatTime,
 } from './i18n.js';
-
-const html = htm.bind(h);
+import { api, hasSession, forgetSession, onSessionError } from './api.js';
+import { SessionContext, can, parseHash, navigate, nextTarget, loginPath } from './session.js';
+import { html, Icon, ErrorAlert, useNow } from './ui.js';
+import { LoginPage, PasswordPage, TotpPage, UserMenu } from './account.js';
+import { UsersPage, AuditPage } from './admin.js';
 
 const STATUS_URL = 'api/v1/status';
 const REFRESH_MS = 10_000;
@@ -26,80 +29,133 @@ const FETCH_TIMEOUT_MS = 8_000;
 const DEFAULT_ROUTE = 'status';
 
 // ---------------------------------------------------------------------------
-// Navigation model: capabilities in the order of the product specification.
+// Routes and navigation
+//
+// auth: 'public' (anyone), 'session' (any signed-in account) or a permission.
 
-const NAV = [
-  { id: 'status', enabled: true },
-  { id: 'grid' },
-  { id: 'events' },
-  { id: 'command' },
-  { id: 'registries' },
-  { id: 'mediation' },
-  { id: 'hotline' },
-  { id: 'consultation' },
-  { id: 'analytics' },
-  { id: 'admin' },
+const ADMIN_PAGES = [
+  { path: 'admin/users', id: 'users', icon: 'users', auth: 'user.read' },
+  { path: 'admin/audit', id: 'audit', icon: 'audit', auth: 'audit.read' },
 ];
 
-// Line icons, 24x24 viewBox, drawn with currentColor strokes.
-const ICONS = {
-  status: ['M3 12h4l3-8 4 16 3-8h4'],
-  grid: ['M4 4h16v16H4z', 'M4 9.33h16M4 14.67h16M9.33 4v16M14.67 4v16'],
-  events: ['M12 3 2 20h20L12 3z', 'M12 10v4', 'M12 17h.01'],
-  command: ['M3 4h18v12H3z', 'M8 20h8', 'M12 16v4', 'M7 12l3-3 2 2 4-4'],
-  registries: ['M4 21V5l8-3 8 3v16', 'M9 21v-5h6v5', 'M8 8h.01M12 8h.01M16 8h.01M8 12h.01M12 12h.01M16 12h.01'],
-  mediation: ['M12 3v18', 'M5 21h14', 'M4 7h16', 'M7 7l-3 7a3 3 0 0 0 6 0L7 7', 'M17 7l-3 7a3 3 0 0 0 6 0l-3-7'],
-  hotline: [
-    'M22 16.9v3a2 2 0 0 1-2.2 2 19.8 19.8 0 0 1-8.6-3.1 19.5 19.5 0 0 1-6-6A19.8 19.8 0 0 1 2.1 4.2 2 2 0 0 1 4.1 2h3a2 2 0 0 1 2 1.7c.1.9.4 1.8.7 2.7a2 2 0 0 1-.5 2.1L8 9.8a16 16 0 0 0 6 6l1.3-1.3a2 2 0 0 1 2.1-.4c.9.3 1.8.6 2.7.7a2 2 0 0 1 1.7 2z',
-  ],
-  consultation: ['M21 12a8 8 0 0 1-11.8 7L3 21l2-6A8 8 0 1 1 21 12z', 'M8 12h.01M12 12h.01M16 12h.01'],
-  analytics: ['M4 20V10', 'M10 20V4', 'M16 20v-7', 'M22 20H2'],
-  admin: [
-    'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6z',
-    'M19.4 15a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z',
-  ],
-  server: ['M3 4h18v6H3z', 'M3 14h18v6H3z', 'M7 7h.01M7 17h.01'],
-  database: ['M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3z', 'M4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6', 'M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3'],
-  refresh: ['M21 12a9 9 0 1 1-2.6-6.4', 'M21 3v6h-6'],
-  menu: ['M4 6h16M4 12h16M4 18h16'],
-  close: ['M6 6l12 12M18 6 6 18'],
-  alert: ['M12 22a10 10 0 1 0 0-20 10 10 0 0 0 0 20z', 'M12 8v4', 'M12 16h.01'],
+// Capabilities of the product specification that are not built yet, in its order.
+const SOON = ['grid', 'events', 'command', 'registries', 'mediation', 'hotline', 'consultation', 'analytics'];
+
+const ROUTES = {
+  status: { auth: 'public', title: 'nav.status' },
+  login: { auth: 'public', title: 'login.title' },
+  'account/password': { auth: 'session', title: 'password.title' },
+  'account/totp': { auth: 'session', title: 'totp.title' },
+  admin: { auth: 'session', title: 'nav.admin' },
+  ...Object.fromEntries(ADMIN_PAGES.map((p) => [p.path, { auth: p.auth, title: `nav.admin.${p.id}` }])),
+  ...Object.fromEntries(SOON.map((id) => [id, { auth: 'session', title: `nav.${id}`, soon: id }])),
 };
 
-function Icon({ name, class: cls = 'icon' }) {
-  return html`<svg class=${cls} viewBox="0 0 24 24" aria-hidden="true" focusable="false">
-    ${ICONS[name].map((d) => html`<path d=${d} />`)}
-  </svg>`;
-}
-
-// ---------------------------------------------------------------------------
-// Hooks
-
-function routeFromHash() {
-  const id = location.hash.replace(/^#\/?/, '').split(/[/?]/)[0];
-  return id || DEFAULT_ROUTE;
-}
+const adminPagesOf = (me) => ADMIN_PAGES.filter((p) => can(me, p.auth));
 
 function useHashRoute() {
-  const [route, setRoute] = useState(routeFromHash);
+  const [hash, setHash] = useState(location.hash);
   useEffect(() => {
-    const onChange = () => setRoute(routeFromHash());
+    const onChange = () => setHash(location.hash);
     window.addEventListener('hashchange', onChange);
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
-  return route;
+  return useMemo(() => {
+    const r = parseHash(hash);
+    return { ...r, path: r.path || DEFAULT_ROUTE };
+  }, [hash]);
 }
 
-/** Current time in ms, re-rendering every `periodMs` while `active`. */
-function useNow(periodMs, active) {
-  const [now, setNow] = useState(Date.now);
+/**
+ * Where the route must send the user instead, or null. Signed-out users go
+ * to sign-in (and come back afterwards); an account that must change its
+ * password or set up a second factor is held on that page until it has.
+ */
+function redirectFor(route, def, session) {
+  const { state, me } = session;
+  if (state === 'loading' || !def) return null;
+  if (state !== 'signed-in') {
+    return def.auth === 'public' ? null : loginPath(route.full);
+  }
+  if (route.path === 'login') return nextTarget(route.query);
+  const back = route.query.get('next') || route.full;
+  const withNext = (p) => `${p}?next=${encodeURIComponent(back)}`;
+  if (me.must_change_password && route.path !== 'account/password') return withNext('/account/password');
+  if (!me.must_change_password && me.must_enrol_totp && !route.path.startsWith('account/')) {
+    return withNext('/account/totp');
+  }
+  if (route.path === 'admin') {
+    const first = adminPagesOf(me)[0];
+    return first ? `/${first.path}` : null;
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------
+// Session
+
+function useSessionState() {
+  const [session, setSession] = useState(() => ({
+    state: hasSession() ? 'loading' : 'anonymous',
+    me: null,
+    error: null,
+    expired: false,
+  }));
+
+  const reload = useCallback(async () => {
+    if (!hasSession()) {
+      setSession({ state: 'anonymous', me: null, error: null, expired: false });
+      return null;
+    }
+    try {
+      const me = await api('api/v1/auth/me', { quiet: true });
+      setSession({ state: 'signed-in', me, error: null, expired: false });
+      return me;
+    } catch (error) {
+      if (error.code === 'unauthenticated') {
+        forgetSession();
+        setSession({ state: 'anonymous', me: null, error: null, expired: true });
+      } else {
+        // A passing failure (network, server busy) keeps a known account signed in.
+        setSession((s) => (s.me ? s : { ...s, state: 'error', error }));
+      }
+      return null;
+    }
+  }, []);
+
+  const signOut = useCallback(async (all) => {
+    try {
+      await api(all ? 'api/v1/auth/logout-all' : 'api/v1/auth/logout', { method: 'POST', quiet: true });
+    } catch {
+      /* the session is gone either way for this browser */
+    }
+    forgetSession();
+    setSession({ state: 'anonymous', me: null, error: null, expired: false });
+    navigate('/login');
+  }, []);
+
   useEffect(() => {
-    if (!active) return undefined;
-    setNow(Date.now());
-    const id = setInterval(() => setNow(Date.now()), periodMs);
-    return () => clearInterval(id);
-  }, [periodMs, active]);
-  return now;
+    reload();
+    // Any API call may learn that the session has ended or is restricted.
+    onSessionError((err) => {
+      if (err.code === 'unauthenticated') {
+        forgetSession();
+        setSession({ state: 'anonymous', me: null, error: null, expired: true });
+      } else {
+        reload();
+      }
+    });
+    // Back to a tab left open: the session may have ended (idle timeout, sign-out
+    // elsewhere) or its roles changed meanwhile.
+    const onVisible = () => document.visibilityState === 'visible' && hasSession() && reload();
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      onSessionError(null);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [reload]);
+
+  return useMemo(() => ({ ...session, reload, signOut }), [session, reload, signOut]);
 }
 
 class StatusError extends Error {
@@ -195,7 +251,7 @@ function useStatus() {
 // ---------------------------------------------------------------------------
 // Status page
 
-function errorText(error) {
+function statusErrorText(error) {
   const d = error.details;
   switch (error.kind) {
     case 'api':
@@ -263,7 +319,7 @@ function StatusPage() {
       <${Icon} name="alert" class="icon alert-icon" />
       <div class="alert-body">
         <strong>${t('status.error.title')}</strong>
-        <p>${errorText(error)}</p>
+        <p>${statusErrorText(error)}</p>
         ${error.details.requestId &&
         html`<p class="alert-meta">${t('status.error.request', { id: error.details.requestId })}</p>`}
         ${data && html`<p class="alert-stale">${t('status.error.stale', { time: formatTime(fetchedAt) })}</p>`}
@@ -339,6 +395,29 @@ function NotFoundPage() {
   </section>`;
 }
 
+function ForbiddenPage() {
+  return html`<section class="page" aria-labelledby="page-title">
+    <div class="empty" data-testid="forbidden">
+      <${Icon} name="shield" class="icon empty-icon" />
+      <h1 id="page-title">${t('page.forbidden.title')}</h1>
+      <p>${t('page.forbidden.body')}</p>
+      <a class="btn" href="#/status">${t('page.back')}</a>
+    </div>
+  </section>`;
+}
+
+function LoadingPage() {
+  return html`<section class="page"><div class="loading" data-testid="page-loading">${t('common.loading')}</div></section>`;
+}
+
+function SessionErrorPage({ error, onRetry }) {
+  return html`<section class="page" aria-labelledby="page-title">
+    <h1 id="page-title" class="sr-only">${t('session.error.title')}</h1>
+    <${ErrorAlert} error=${error} title=${t('session.error.title')} testid="session-error" />
+    <button type="button" class="btn" onClick=${onRetry}>${t('status.retry')}</button>
+  </section>`;
+}
+
 // ---------------------------------------------------------------------------
 // Shell: header, navigation, main area
 
@@ -358,53 +437,88 @@ function LangSwitch({ lang, onChange }) {
   </div>`;
 }
 
-function Nav({ route, open }) {
-  const item = (n) => {
-    const label = t(`nav.${n.id}`);
-    if (n.enabled) {
-      return html`<li>
-        <a
-          class="nav-item"
-          href=${`#/${n.id}`}
-          aria-current=${route === n.id ? 'page' : undefined}
-          data-testid=${`nav-${n.id}`}
-        >
-          <${Icon} name=${n.id} /><span class="nav-label">${label}</span>
-        </a>
-      </li>`;
-    }
-    return html`<li>
-      <span class="nav-item is-disabled" aria-disabled="true" data-testid=${`nav-${n.id}`}>
-        <${Icon} name=${n.id} /><span class="nav-label">${label}</span>
-        <span class="nav-soon">${t('nav.soon')}</span>
-      </span>
-    </li>`;
-  };
+function Nav({ route, open, me }) {
+  const link = (path, id, icon, label, sub = false) => html`<li>
+    <a
+      class=${sub ? 'nav-item nav-sub' : 'nav-item'}
+      href=${`#/${path}`}
+      aria-current=${route.path === path ? 'page' : undefined}
+      data-testid=${`nav-${id}`}
+    >
+      <${Icon} name=${icon} /><span class="nav-label">${label}</span>
+    </a>
+  </li>`;
+  const soon = (id) => html`<li>
+    <span class="nav-item is-disabled" aria-disabled="true" data-testid=${`nav-${id}`}>
+      <${Icon} name=${id} /><span class="nav-label">${t(`nav.${id}`)}</span>
+      <span class="nav-soon">${t('nav.soon')}</span>
+    </span>
+  </li>`;
+  const admin = adminPagesOf(me);
   return html`<nav id="nav" class=${open ? 'nav is-open' : 'nav'} aria-label=${t('nav.label')}>
     <p class="nav-heading">${t('nav.available')}</p>
     <ul>
-      ${NAV.filter((n) => n.enabled).map(item)}
+      ${link('status', 'status', 'status', t('nav.status'))}
     </ul>
+    ${admin.length > 0 &&
+    html`<p class="nav-heading" data-testid="nav-admin">${t('nav.admin')}</p>
+      <ul aria-label=${t('nav.admin')}>
+        ${admin.map((p) => link(p.path, `admin-${p.id}`, p.icon, t(`nav.admin.${p.id}`)))}
+      </ul>`}
     <p class="nav-heading">${t('nav.planned')}</p>
     <ul>
-      ${NAV.filter((n) => !n.enabled).map(item)}
+      ${SOON.map(soon)}
     </ul>
   </nav>`;
+}
+
+function Page({ route, def, session }) {
+  if (!def) return html`<${NotFoundPage} />`;
+  if (def.auth === 'public') {
+    if (route.path === 'login') {
+      return session.state === 'signed-in' ? html`<${LoadingPage} />` : html`<${LoginPage} />`;
+    }
+    return html`<${StatusPage} />`;
+  }
+  if (session.state === 'error') return html`<${SessionErrorPage} error=${session.error} onRetry=${session.reload} />`;
+  if (session.state !== 'signed-in') return html`<${LoadingPage} />`;
+  if (def.auth !== 'session' && !can(session.me, def.auth)) return html`<${ForbiddenPage} />`;
+  switch (route.path) {
+    case 'account/password':
+      return html`<${PasswordPage} query=${route.query} />`;
+    case 'account/totp':
+      return html`<${TotpPage} query=${route.query} />`;
+    case 'admin/users':
+      return html`<${UsersPage} />`;
+    case 'admin/audit':
+      return html`<${AuditPage} />`;
+    case 'admin':
+      return html`<${ForbiddenPage} />`;
+    default:
+      return html`<${SoonPage} id=${def.soon} />`;
+  }
 }
 
 function App() {
   const [lang, setLangState] = useState(getLang);
   const [menuOpen, setMenuOpen] = useState(false);
   const route = useHashRoute();
-  const entry = NAV.find((n) => n.id === route);
+  const session = useSessionState();
+  const def = Object.hasOwn(ROUTES, route.path) ? ROUTES[route.path] : null;
+  const redirect = redirectFor(route, def, session);
 
   const changeLang = (code) => {
     setLang(code);
     setLangState(code);
   };
 
+  useEffect(() => {
+    // Only from the route it was computed for: never undo a newer navigation.
+    if (redirect && parseHash().full === route.full) navigate(redirect, { replace: true });
+  }, [redirect, route.full]);
+
   // Close the phone menu on navigation and on Escape.
-  useEffect(() => setMenuOpen(false), [route]);
+  useEffect(() => setMenuOpen(false), [route.full]);
   useEffect(() => {
     const onKey = (e) => e.key === 'Escape' && setMenuOpen(false);
     window.addEventListener('keydown', onKey);
@@ -412,16 +526,12 @@ function App() {
   }, []);
 
   useEffect(() => {
-    const page = entry ? t(`nav.${entry.id}`) : t('page.notfound.title');
+    const page = def ? t(def.title) : t('page.notfound.title');
     document.title = `${page} · ${t('app.name')}`;
-  }, [lang, route]);
+  }, [lang, route.path]);
 
-  let page;
-  if (!entry) page = html`<${NotFoundPage} />`;
-  else if (entry.id === 'status') page = html`<${StatusPage} />`;
-  else page = html`<${SoonPage} id=${entry.id} />`;
-
-  return html`
+  const signedIn = session.state === 'signed-in';
+  return html`<${SessionContext.Provider} value=${session}>
     <a class="skip" href="#main" onClick=${(e) => {
       e.preventDefault();
       document.getElementById('main')?.focus();
@@ -446,13 +556,21 @@ function App() {
         </span>
       </a>
       <${LangSwitch} lang=${lang} onChange=${changeLang} />
+      ${signedIn && html`<${UserMenu} me=${session.me} route=${route.full} />`}
+      ${session.state === 'anonymous' &&
+      route.path !== 'login' &&
+      html`<a class="btn btn-primary btn-small header-login" href=${`#${loginPath(route.full)}`} data-testid="header-login">
+        <${Icon} name="login" /><span>${t('header.login')}</span>
+      </a>`}
     </header>
     <div class="layout">
-      <${Nav} route=${route} open=${menuOpen} />
+      <${Nav} route=${route} open=${menuOpen} me=${signedIn ? session.me : null} />
       ${menuOpen && html`<div class="backdrop" data-testid="menu-backdrop" onClick=${() => setMenuOpen(false)}></div>`}
-      <main id="main" class="main" tabindex="-1">${page}</main>
+      <main id="main" class="main" tabindex="-1">
+        ${redirect ? html`<${LoadingPage} />` : html`<${Page} route=${route} def=${def} session=${session} />`}
+      </main>
     </div>
-  `;
+  <//>`;
 }
 
 render(html`<${App} />`, document.getElementById('app'));
