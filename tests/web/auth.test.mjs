@@ -414,6 +414,9 @@ describe('administration', () => {
       await page.getByTestId('create-submit').click();
       assert.equal(await text(page, 'create-login-error'), '登录名“alice”已被使用');
       const focused = () => page.evaluate(() => document.activeElement?.dataset.testid);
+      // The focus moves after the error renders: wait for it rather than race it.
+      await page.waitForFunction(() => document.activeElement?.dataset.testid === 'create-login',
+        null, { timeout: 3000 }).catch(() => {});
       assert.equal(await focused(), 'create-login', 'the field in error gets the focus');
       await page.getByTestId('create-name').press('End');
       await page.keyboard.type('甲');
