@@ -98,7 +98,7 @@ run: deps
 	$(Q)test -f $(DB) || { $(CIVGRID) --db $(DB) init && \
 		$(CIVGRID) --db $(DB) user demo --out demo-accounts.txt >/dev/null; }
 	@echo "demo accounts (role, login, password, scope), kept in demo-accounts.txt:"
-	@cat demo-accounts.txt
+	@cat demo-accounts.txt 2>/dev/null || echo "(demo-accounts.txt is gone: civgrid user demo makes new ones)"
 	@echo "administrators set up a second factor (TOTP) at their first sign-in"
 	@echo "civgrid is starting on http://127.0.0.1:8080 (Ctrl-C stops it)"
 	$(Q)exec $(CIVGRIDD) --db $(DB) --web-root web/public

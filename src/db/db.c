@@ -373,6 +373,34 @@ int cg_db_prepare_bind(struct cg_conn *conn, const char *sql, struct cg_stmt **o
     return 0;
 }
 
+int cg_db_query_int64(struct cg_conn *conn, const char *sql, int64_t *out, struct cg_error *err,
+                      const char *types, ...)
+{
+    struct cg_stmt *st;
+    va_list ap;
+    int rc = cg_db_prepare(conn, sql, &st, err);
+
+    if (rc) {
+        return rc;
+    }
+    va_start(ap, types);
+    rc = bind_va(st, types, ap);
+    va_end(ap);
+    if (rc) {
+        rc = cg_error_set(err, rc, "cannot bind parameters");
+    } else {
+        rc = cg_db_step(st, err);
+        if (rc == CG_DB_ROW) {
+            *out = cg_db_column_int64(st, 0);
+            rc = 0;
+        } else if (rc == CG_DB_DONE) {
+            rc = CG_ENOTFOUND;
+        }
+    }
+    cg_db_finalize(st);
+    return rc;
+}
+
 int cg_db_run(struct cg_conn *conn, const char *sql, struct cg_error *err, const char *types, ...)
 {
     struct cg_stmt *st;
@@ -680,7 +708,7 @@ struct migrate_ctx {
 
 static int current_version(struct cg_conn *c, int *out_version, struct cg_error *err)
 {
-    struct cg_stmt *st;
+    int64_t v = 0;
     int rc = cg_db_exec(c,
                         "CREATE TABLE IF NOT EXISTS schema_migration ("
                         " version INTEGER PRIMARY KEY,"
@@ -691,16 +719,11 @@ static int current_version(struct cg_conn *c, int *out_version, struct cg_error 
     if (rc) {
         return rc;
     }
-    rc = cg_db_prepare(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migration", &st, err);
-    if (rc) {
-        return rc;
+    rc =
+        cg_db_query_int64(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migration", &v, err, "");
+    if (!rc) {
+        *out_version = (int)v;
     }
-    rc = cg_db_step(st, err);
-    if (rc == CG_DB_ROW) {
-        *out_version = (int)cg_db_column_int64(st, 0);
-        rc = 0;
-    }
-    cg_db_finalize(st);
     return rc;
 }
 

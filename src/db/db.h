@@ -120,6 +120,12 @@ int cg_db_prepare_bind(struct cg_conn *conn, const char *sql, struct cg_stmt **o
 /* Prepares, binds as cg_db_prepare_bind(), steps a statement that returns no row, finalizes. */
 int cg_db_run(struct cg_conn *conn, const char *sql, struct cg_error *err, const char *types,
               ...) CG_MUST_CHECK;
+/*
+ * Runs a query that returns one integer (COUNT, MAX, EXISTS...) into *out,
+ * binding arguments as cg_db_prepare_bind(). CG_ENOTFOUND when it returns no row.
+ */
+int cg_db_query_int64(struct cg_conn *conn, const char *sql, int64_t *out, struct cg_error *err,
+                      const char *types, ...) CG_MUST_CHECK;
 /* Number of rows the last INSERT, UPDATE or DELETE on conn changed. */
 int64_t cg_db_changes(struct cg_conn *conn);
 

@@ -819,19 +819,15 @@ int cg_auth__rekey(struct cg_db *db, const struct cg_pii_keys *keys, int64_t *ou
 int cg_auth__account_is_admin(struct cg_db *db, int64_t id, bool *out, struct cg_error *err)
 {
     struct cg_conn *c;
-    struct cg_stmt *st = NULL;
+    int64_t v = 0;
     int rc = cg_db_reader(db, &c, err);
 
     rc = rc ? rc
-            : cg_db_prepare_bind(c,
-                                 "SELECT EXISTS (SELECT 1 FROM account_role ar JOIN role r"
-                                 " ON r.name = ar.role WHERE ar.account_id = ?1"
-                                 " AND r.admin_kind IS NOT NULL)",
-                                 &st, err, "i", id);
-    rc = rc ? rc : first_row(st, err);
-    if (!rc) {
-        *out = cg_db_column_int64(st, 0) != 0;
-    }
-    cg_db_finalize(st);
+            : cg_db_query_int64(c,
+                                "SELECT EXISTS (SELECT 1 FROM account_role ar JOIN role r"
+                                " ON r.name = ar.role WHERE ar.account_id = ?1"
+                                " AND r.admin_kind IS NOT NULL)",
+                                &v, err, "i", id);
+    *out = v != 0;
     return rc;
 }

@@ -45,8 +45,3 @@ int cg_client_error_record(struct cg_db *db, const struct cg_client_error *in, i
     }
     return cg_client_error__insert(db, in, out_id, err);
 }
-
-int cg_client_error_count(struct cg_db *db, int64_t *out_count, struct cg_error *err)
-{
-    return cg_client_error__count(db, out_count, err);
-}

@@ -38,7 +38,4 @@ extern const char *const cg_client_error_langs[]; /* NULL-terminated */
 int cg_client_error_record(struct cg_db *db, const struct cg_client_error *in, int64_t *out_id,
                            struct cg_error *err) CG_MUST_CHECK;
 
-/* Number of stored reports. */
-int cg_client_error_count(struct cg_db *db, int64_t *out_count, struct cg_error *err) CG_MUST_CHECK;
-
 #endif

@@ -9,6 +9,5 @@
 /* Inserts a checked report and trims the table to CG_CLIENT_ERROR_KEEP rows, in one write. */
 int cg_client_error__insert(struct cg_db *db, const struct cg_client_error *in, int64_t *out_id,
                             struct cg_error *err);
-int cg_client_error__count(struct cg_db *db, int64_t *out_count, struct cg_error *err);
 
 #endif

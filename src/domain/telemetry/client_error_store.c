@@ -76,25 +76,3 @@ int cg_client_error__insert(struct cg_db *db, const struct cg_client_error *in, 
     }
     return rc;
 }
-
-int cg_client_error__count(struct cg_db *db, int64_t *out_count, struct cg_error *err)
-{
-    struct cg_conn *c;
-    struct cg_stmt *st;
-    int rc = cg_db_reader(db, &c, err);
-
-    if (rc) {
-        return rc;
-    }
-    rc = cg_db_prepare(c, "SELECT COUNT(*) FROM client_error", &st, err);
-    if (rc) {
-        return rc;
-    }
-    rc = cg_db_step(st, err);
-    if (rc == CG_DB_ROW) {
-        *out_count = cg_db_column_int64(st, 0);
-        rc = 0;
-    }
-    cg_db_finalize(st);
-    return rc;
-}
