@@ -83,11 +83,25 @@ int cg_api_audit_search(struct cg_req *req, struct cg_error *err)
     }
     {
         /* Reading the trail is itself recorded: auditors are audited too. */
+        static const char *const args[] = {"actor", "action", "object_type", "object_id", "result",
+                                           "from",  "to",     "before",      "limit"};
         const struct cg_principal *p = cg_req_user(req);
+        struct cg_str what = CG_STR_INIT_MAX(1000);
         struct cg_audit_entry e = {p->account_id, p->login, p->remote, "audit.search",
-                                   "audit",       NULL,     "ok",      cg_req_query(req, "action")};
+                                   "audit",       NULL,     "ok",      NULL};
+
+        /* What was searched for, so a trawl through someone's records shows as such. */
+        for (size_t i = 0; i < CG_ARRAY_LEN(args); i++) {
+            const char *v = cg_req_query(req, args[i]);
+
+            if (v && *v) {
+                cg_str_addf(&what, "%s%s=%s", cg_str_len(&what) ? " " : "", args[i], v);
+            }
+        }
+        e.detail = cg_str_len(&what) ? cg_str_ptr(&what) : NULL;
 
         rc = cg_audit_record(app->db, &e, err);
+        cg_str_release(&what);
         if (rc) {
             json_decref(records);
             return rc;

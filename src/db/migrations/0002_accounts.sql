@@ -19,7 +19,7 @@ CREATE TABLE role_permission (
 -- 'department' (scope_ref names it), 'own' (only the account's own items).
 CREATE TABLE account (
     id INTEGER PRIMARY KEY,
-    login TEXT NOT NULL UNIQUE,
+    login TEXT NOT NULL UNIQUE COLLATE NOCASE,  -- "Zhang.San" and "zhang.san" are one account
     display_name TEXT NOT NULL,
     phone_enc TEXT,                 -- encrypted (src/domain/pii), never stored in clear
     phone_idx TEXT,                 -- keyed blind index for exact lookup

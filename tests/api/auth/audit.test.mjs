@@ -138,11 +138,16 @@ describe('what the audit administrator finds', () => {
 });
 
 describe('auditors are audited', () => {
-  test('every search is recorded as audit.search with the action searched', async () => {
+  test('every search is recorded as audit.search with what was searched for', async () => {
     const head = auditHead(server);
     for (const action of ['auth.', 'user.', 'nothing.']) await auditSearch(auditor, { action });
+    await auditSearch(auditor, { actor: 'demo.worker', result: 'denied' });
     const recs = await auditSince(auditor, head, { action: 'audit.search' });
-    assert.deepEqual(recs.map((x) => x.detail), ['nothing.', 'user.', 'auth.']);
+    assert.equal(recs.length, 4);
+    assert.match(recs[0].detail, /(^| )actor=demo\.worker( |$)/);
+    assert.match(recs[0].detail, /(^| )result=denied( |$)/);
+    assert.deepEqual(recs.slice(1).map((x) => x.detail.match(/(?:^| )action=(\S+)/)?.[1]),
+      ['nothing.', 'user.', 'auth.']);
     for (const x of recs) {
       assert.equal(x.actor_login, 'demo.auditadmin');
       assert.equal(x.result, 'ok');
