@@ -47,6 +47,8 @@ static const struct opt opts[] = {
      "seconds in-flight requests get to finish on SIGTERM"},
     {"http.web_root", OPT_STR, F(http_web_root), "web/public", 0, 1024, NULL,
      "directory of the web UI served at /"},
+    {"http.trusted_proxy", OPT_STR, F(http_trusted_proxy), "", 0, 64, NULL,
+     "address of the front proxy (nginx) whose X-Real-IP header names the client"},
     {"db.backend", OPT_STR, F(db_backend), "sqlite", 0, 16, backend_choices, "database backend"},
     {"db.path", OPT_STR, F(db_path), "civgrid.db", 1, 1024, NULL, "SQLite database file"},
     {"db.synchronous", OPT_STR, F(db_synchronous), "full", 0, 16, sync_choices,

@@ -285,6 +285,7 @@ int main(int argc, char **argv)
     ho.max_per_ip = (int)cfg.http_max_per_ip;
     ho.idle_timeout_s = (int)cfg.http_idle_timeout;
     ho.web_root = cfg.http_web_root;
+    ho.trusted_proxy = cfg.http_trusted_proxy;
     ho.gate = cg_app_gate;
     ho.on_bad_body = cg_app_bad_body;
     ho.gate_ctx = &app;

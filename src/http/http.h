@@ -106,8 +106,9 @@ struct cg_http_options {
     int max_connections;
     int max_per_ip;
     int idle_timeout_s;
-    const char *web_root; /* directory served at / ("" to serve nothing) */
-    cg_gate_fn *gate;     /* NULL: only "public" routes are callable */
+    const char *web_root;      /* directory served at / ("" to serve nothing) */
+    const char *trusted_proxy; /* address of a front proxy whose X-Real-IP is believed, or "" */
+    cg_gate_fn *gate;          /* NULL: only "public" routes are callable */
     /* Told of every request body refused as malformed (for the audit); may be NULL. */
     void (*on_bad_body)(void *gate_ctx, struct cg_req *req, const struct cg_route *route,
                         const struct cg_error *err);

@@ -36,6 +36,7 @@ struct cg_http_server {
     struct cg_http_options opt;
     char *address; /* owned copies of the string options */
     char *web_root;
+    char *trusted_proxy;
     const struct cg_route *routes; /* borrowed: the static route table */
     size_t n_routes;
     void *app;
@@ -619,6 +620,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 
         req->seen_first = true;
         req->method = method;
+        if (*srv->trusted_proxy && !strcmp(req->remote, srv->trusted_proxy)) {
+            /* Behind nginx every peer is the proxy: take the client's address it vouches for. */
+            const char *real = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Real-IP");
+            unsigned char buf[sizeof(struct in6_addr)];
+
+            if (real && strlen(real) < sizeof(req->remote) &&
+                (inet_pton(AF_INET, real, buf) == 1 || inet_pton(AF_INET6, real, buf) == 1)) {
+                snprintf(req->remote, sizeof(req->remote), "%s", real);
+            }
+        }
         if (rid && valid_request_id(rid)) {
             snprintf(req->id, sizeof(req->id), "%s", rid);
         } else {
@@ -735,6 +746,7 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
     srv->opt = *opt;
     srv->address = cg_strdup(opt->address);
     srv->web_root = cg_strdup(opt->web_root ? opt->web_root : "");
+    srv->trusted_proxy = cg_strdup(opt->trusted_proxy ? opt->trusted_proxy : "");
     srv->opt.address = srv->address;
     srv->opt.web_root = srv->web_root;
     srv->routes = routes;
@@ -822,6 +834,7 @@ void cg_http_stop(struct cg_http_server *srv, int timeout_s)
     free(srv->workers);
     free(srv->address);
     free(srv->web_root);
+    free(srv->trusted_proxy);
     free(srv);
 }
 
