@@ -27,7 +27,7 @@ struct cg_config {
     int64_t http_shutdown_timeout; /* seconds to let in-flight requests finish */
     char *http_web_root;
     char *http_trusted_proxy;
-        /* front proxy whose X-Real-IP names the client */ /* directory served at / */
+    /* front proxy whose X-Real-IP names the client */ /* directory served at / */
     /* db */
     char *db_backend;
     char *db_path;
