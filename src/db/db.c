@@ -352,19 +352,17 @@ static int bind_va(struct cg_stmt *st, const char *types, va_list ap)
     return rc;
 }
 
-int cg_db_prepare_bind(struct cg_conn *conn, const char *sql, struct cg_stmt **out_stmt,
-                       struct cg_error *err, const char *types, ...)
+/* Prepares sql and binds the arguments; on failure *out_stmt is NULL and nothing is held. */
+static int prepare_va(struct cg_conn *conn, const char *sql, struct cg_stmt **out_stmt,
+                      struct cg_error *err, const char *types, va_list ap)
 {
-    va_list ap;
     int rc = cg_db_prepare(conn, sql, out_stmt, err);
 
     if (rc) {
         *out_stmt = NULL;
         return rc;
     }
-    va_start(ap, types);
     rc = bind_va(*out_stmt, types, ap);
-    va_end(ap);
     if (rc) {
         cg_db_finalize(*out_stmt);
         *out_stmt = NULL;
@@ -373,29 +371,37 @@ int cg_db_prepare_bind(struct cg_conn *conn, const char *sql, struct cg_stmt **o
     return 0;
 }
 
+int cg_db_prepare_bind(struct cg_conn *conn, const char *sql, struct cg_stmt **out_stmt,
+                       struct cg_error *err, const char *types, ...)
+{
+    va_list ap;
+    int rc;
+
+    va_start(ap, types);
+    rc = prepare_va(conn, sql, out_stmt, err, types, ap);
+    va_end(ap);
+    return rc;
+}
+
 int cg_db_query_int64(struct cg_conn *conn, const char *sql, int64_t *out, struct cg_error *err,
                       const char *types, ...)
 {
     struct cg_stmt *st;
     va_list ap;
-    int rc = cg_db_prepare(conn, sql, &st, err);
+    int rc;
 
+    va_start(ap, types);
+    rc = prepare_va(conn, sql, &st, err, types, ap);
+    va_end(ap);
     if (rc) {
         return rc;
     }
-    va_start(ap, types);
-    rc = bind_va(st, types, ap);
-    va_end(ap);
-    if (rc) {
-        rc = cg_error_set(err, rc, "cannot bind parameters");
-    } else {
-        rc = cg_db_step(st, err);
-        if (rc == CG_DB_ROW) {
-            *out = cg_db_column_int64(st, 0);
-            rc = 0;
-        } else if (rc == CG_DB_DONE) {
-            rc = CG_ENOTFOUND;
-        }
+    rc = cg_db_step(st, err);
+    if (rc == CG_DB_ROW) {
+        *out = cg_db_column_int64(st, 0);
+        rc = 0;
+    } else if (rc == CG_DB_DONE) {
+        rc = CG_ENOTFOUND;
     }
     cg_db_finalize(st);
     return rc;
@@ -405,19 +411,15 @@ int cg_db_run(struct cg_conn *conn, const char *sql, struct cg_error *err, const
 {
     struct cg_stmt *st;
     va_list ap;
-    int rc = cg_db_prepare(conn, sql, &st, err);
+    int rc;
 
+    va_start(ap, types);
+    rc = prepare_va(conn, sql, &st, err, types, ap);
+    va_end(ap);
     if (rc) {
         return rc;
     }
-    va_start(ap, types);
-    rc = bind_va(st, types, ap);
-    va_end(ap);
-    if (rc) {
-        rc = cg_error_set(err, rc, "cannot bind parameters");
-    } else {
-        rc = cg_db_step_done(st, err);
-    }
+    rc = cg_db_step_done(st, err);
     cg_db_finalize(st);
     return rc;
 }
