@@ -176,6 +176,24 @@ static int find_login(struct cli_ctx *ctx, struct user_env *env, const char *log
     return CLI_OK;
 }
 
+/*
+ * The new password: the first line of standard input with --password-stdin,
+ * else a random one (the caller prints it once). CLI_USAGE when stdin is empty.
+ */
+static int take_password(struct cli_ctx *ctx, const struct opts *o, char *buf, size_t size)
+{
+    if (!o->password_stdin) {
+        CG_ASSERT(size >= 20);
+        random_password(buf);
+        return CLI_OK;
+    }
+    if (read_password_line(buf, size)) {
+        cli_error(ctx, "no password on standard input");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int user_add(struct cli_ctx *ctx, struct user_env *env, struct opts *o)
 {
     struct cg_account_input in = {0};
@@ -191,13 +209,8 @@ static int user_add(struct cli_ctx *ctx, struct user_env *env, struct opts *o)
         cli_error(ctx, "%s", err.message);
         return CLI_USAGE;
     }
-    if (o->password_stdin) {
-        if (read_password_line(password, sizeof(password))) {
-            cli_error(ctx, "no password on standard input");
-            return CLI_USAGE;
-        }
-    } else {
-        random_password(password);
+    if (take_password(ctx, o, password, sizeof(password))) {
+        return CLI_USAGE;
     }
     in.login = o->pos[0];
     in.display_name = o->name;
@@ -275,13 +288,8 @@ static int user_passwd(struct cli_ctx *ctx, struct user_env *env, struct opts *o
     if (rc) {
         return rc;
     }
-    if (o->password_stdin) {
-        if (read_password_line(password, sizeof(password))) {
-            cli_error(ctx, "no password on standard input");
-            return CLI_USAGE;
-        }
-    } else {
-        random_password(password);
+    if (take_password(ctx, o, password, sizeof(password))) {
+        return CLI_USAGE;
     }
     rc = cg_auth_account_set_password(env->auth, NULL, id, NULL, password, "cli", &err);
     if (rc) {

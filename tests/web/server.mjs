@@ -9,6 +9,7 @@
 // milliseconds, and the server and the CLI share one fixed test key for the
 // encrypted account fields.
 
+import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -198,3 +199,22 @@ export async function startServer({ settings = {} } = {}) {
     resetPassword: (login, password) => resetPassword(dbPath, login, password),
   };
 }
+
+// The browser every web test drives: Debian's chromium through playwright-core
+// (a dev dependency of web/), headless, with the network chatter switched off.
+export const { chromium } = createRequire(new URL('../../web/package.json', import.meta.url))('playwright-core');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const LAUNCH = {
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+};
+export const TIMEOUT = 5_000;

@@ -4,29 +4,9 @@
 // Needs Debian's chromium at /usr/bin/chromium; playwright-core downloads no browser.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { after, before, describe, test } from 'node:test';
-import { startServer } from './server.mjs';
+import { LAUNCH, TIMEOUT, chromium, startServer } from './server.mjs';
 
-// playwright-core is a dev dependency of web/, installed in web/node_modules.
-const { chromium } = createRequire(new URL('../../web/package.json', import.meta.url))('playwright-core');
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-const LAUNCH = {
-  executablePath: CHROMIUM,
-  headless: true,
-  args: [
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-quic',
-    '--no-first-run',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-  ],
-};
-const TIMEOUT = 5_000;
 
 let server;
 let browser;

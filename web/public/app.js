@@ -371,7 +371,7 @@ function StatusPage() {
 }
 
 // ---------------------------------------------------------------------------
-// Placeholder pages
+// Coming-soon pages
 
 function SoonPage({ id }) {
   return html`<section class="page" aria-labelledby="page-title">
