@@ -5,9 +5,9 @@
 #
 #   web-deps    npm ci in web/, only when node_modules is missing or older
 #               than package.json / package-lock.json (stamp file)
-#   web-vendor  copy the ES module builds of preact, preact/hooks, htm and
-#               qrcode-generator, with their licenses, into web/public/vendor/
-#               (generated)
+#   web-vendor  copy the ES module builds of preact, preact/hooks, htm,
+#               qrcode-generator and leaflet (with leaflet's stylesheet), with
+#               their licenses, into web/public/vendor/ (generated)
 #   test-web    browser tests (node:test + playwright-core + Debian chromium)
 #               against the server binary $(CIVGRIDD)
 #   web-clean   remove web/public/vendor/ (node_modules is kept)
@@ -32,6 +32,10 @@ WEB_TESTS  := $(wildcard tests/web/*.test.mjs)
 # qrcode-generator (MIT) has no LICENSE file in its package: its notice is the
 # comment block at the top of the module, which is kept in the copy and also
 # written out as LICENSE-qrcode-generator.txt.
+# Leaflet: its ES module build (leaflet-src.esm.js, the unminified source; the
+# minified dist/leaflet.js is UMD only) and leaflet.css. The stylesheet's
+# images (layer switcher, default marker) are not copied: the map page uses
+# neither, and draws its markers as circles.
 WEB_VENDOR_FILES := \
 	$(WEB_VENDOR)/preact.js \
 	$(WEB_VENDOR)/preact.js.map \
@@ -39,9 +43,13 @@ WEB_VENDOR_FILES := \
 	$(WEB_VENDOR)/preact-hooks.js.map \
 	$(WEB_VENDOR)/htm.js \
 	$(WEB_VENDOR)/qrcode-generator.js \
+	$(WEB_VENDOR)/leaflet.js \
+	$(WEB_VENDOR)/leaflet.js.map \
+	$(WEB_VENDOR)/leaflet.css \
 	$(WEB_VENDOR)/LICENSE-preact.txt \
 	$(WEB_VENDOR)/LICENSE-htm.txt \
-	$(WEB_VENDOR)/LICENSE-qrcode-generator.txt
+	$(WEB_VENDOR)/LICENSE-qrcode-generator.txt \
+	$(WEB_VENDOR)/LICENSE-leaflet.txt
 
 .PHONY: web-deps web-vendor test-web web-clean
 
@@ -73,6 +81,11 @@ $(WEB_VENDOR_FILES) &: $(WEB_STAMP) $(WEB_DIR)/web.mk
 	@cp $(WEB_NM)/qrcode-generator/dist/qrcode.mjs $(WEB_VENDOR)/qrcode-generator.js
 	@sed -n '1,/^$$/p' $(WEB_NM)/qrcode-generator/dist/qrcode.mjs \
 		> $(WEB_VENDOR)/LICENSE-qrcode-generator.txt
+	@sed 's|sourceMappingURL=leaflet-src.esm.js.map|sourceMappingURL=leaflet.js.map|' \
+		$(WEB_NM)/leaflet/dist/leaflet-src.esm.js > $(WEB_VENDOR)/leaflet.js
+	@cp $(WEB_NM)/leaflet/dist/leaflet-src.esm.js.map $(WEB_VENDOR)/leaflet.js.map
+	@cp $(WEB_NM)/leaflet/dist/leaflet.css $(WEB_VENDOR)/leaflet.css
+	@cp $(WEB_NM)/leaflet/LICENSE $(WEB_VENDOR)/LICENSE-leaflet.txt
 	@touch $(WEB_VENDOR_FILES)
 
 test-web: web-vendor $(CIVGRIDD)
