@@ -50,7 +50,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 CIVGRIDD := $(BUILD)/civgridd
 CIVGRID := $(BUILD)/civgrid
 
-.PHONY: all deps run test test-unit test-api test-build lint clean
+.PHONY: all deps run test test-unit test-api test-build lint clean bench
 all: $(CIVGRIDD) $(CIVGRID)
 
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed-sql.sh
@@ -122,6 +122,7 @@ lint:
 clean:
 	rm -rf build
 
+include tests/bench/bench.mk
 include web/web.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
