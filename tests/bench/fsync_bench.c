@@ -74,8 +74,8 @@ static void emit(const char *id, const char *what, const double *rate, int runs,
         json_array_append_new(samples, json_real(rate[r]));
     }
     json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:o}", "type", "result", "id", id,
-                            "what", what, "size", "4 KiB + fdatasync", "unit", "fsyncs/s",
-                            "better", "higher", "samples", samples);
+                            "what", what, "size", "4 KiB + fdatasync", "unit", "fsyncs/s", "better",
+                            "higher", "samples", samples);
     if (static_source) {
         json_object_set_new(rec, "static_ref",
                             json_pack("{s:f, s:s, s:s}", "value", 5700.0, "unit", "fsyncs/s",

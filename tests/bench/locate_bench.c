@@ -32,11 +32,11 @@ struct opts {
     const char *db;
     const char *at;
     const char *points_out;
-    long points;     /* random points per run */
-    long out_count;  /* points written to points_out */
-    int runs;        /* timed repetitions of each measure */
-    int threads;     /* for the all-cores measure; 0 = one per online CPU */
-    uint64_t seed;   /* of the point generator */
+    long points;    /* random points per run */
+    long out_count; /* points written to points_out */
+    int runs;       /* timed repetitions of each measure */
+    int threads;    /* for the all-cores measure; 0 = one per online CPU */
+    uint64_t seed;  /* of the point generator */
 };
 
 /* ---- small helpers ------------------------------------------------------------------------ */
@@ -119,8 +119,9 @@ static void emit_result(const char *id, const char *what, const char *size, cons
                         bool higher, const double *samples, int n, const char *ref,
                         double static_value, const char *static_unit, const char *static_source)
 {
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "result", "id", id, "what",
-                            what, "size", size, "unit", unit, "better", higher ? "higher" : "lower");
+    json_t *rec =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "result", "id", id, "what", what,
+                  "size", size, "unit", unit, "better", higher ? "higher" : "lower");
     json_t *arr = json_array();
 
     for (int i = 0; i < n; i++) {
@@ -132,8 +133,8 @@ static void emit_result(const char *id, const char *what, const char *size, cons
     }
     if (static_source) {
         json_object_set_new(rec, "static_ref",
-                            json_pack("{s:f, s:s, s:s}", "value", static_value, "unit",
-                                      static_unit, "source", static_source));
+                            json_pack("{s:f, s:s, s:s}", "value", static_value, "unit", static_unit,
+                                      "source", static_source));
     }
     emit(rec);
 }
@@ -349,10 +350,14 @@ int main(int argc, char **argv)
     double bbox[4];
     cg_grid_index_bounds(ix, bbox);
     snprintf(size, sizeof(size), "%s grids", thousands((long)ngrids, a, sizeof(a)));
-    emit_result("locate.build", "grid index build (from the database)", size, "ms", false,
-                build_ms, builds, "postgis.gist_build", 0, NULL, NULL);
+    emit_result("locate.build", "grid index build (from the database)", size, "ms", false, build_ms,
+                builds, "postgis.gist_build", 0, NULL, NULL);
     emit_info("locate.grids", json_integer((json_int_t)ngrids));
     emit_info("locate.bounds", json_pack("[f,f,f,f]", bbox[0], bbox[1], bbox[2], bbox[3]));
+    size_t cells = 0, boundary = 0;
+    cg_grid_index_cover_stats(ix, &cells, &boundary);
+    emit_info("locate.cover_cells", json_integer((json_int_t)cells));
+    emit_info("locate.cover_boundary_cells", json_integer((json_int_t)boundary));
     if (rss_before >= 0 && rss_after >= 0) {
         emit_info("locate.index_rss_mib", json_real((double)(rss_after - rss_before) / 1024.0));
     }
@@ -410,8 +415,8 @@ int main(int argc, char **argv)
         }
         snprintf(size, sizeof(size), "%s grids x %s points", thousands((long)ngrids, a, sizeof(a)),
                  thousands(inside, b, sizeof(b)));
-        emit_result("locate.fast.inside", "the same, points inside a grid only", size,
-                    "lookups/s", true, samples, o.runs, "postgis.join", 53000, "points/s",
+        emit_result("locate.fast.inside", "the same, points inside a grid only", size, "lookups/s",
+                    true, samples, o.runs, "postgis.join", 53000, "points/s",
                     "perf-notes: PostGIS batch join");
         snprintf(size, sizeof(size), "%s grids x %s points", thousands((long)ngrids, a, sizeof(a)),
                  thousands(n, b, sizeof(b)));
