@@ -233,7 +233,7 @@ const blocks = [`civgrid bench, ${out.date.slice(0, 16).replace('T', ' ')} UTC, 
 if (committed) blocks.push(`committed run: ${committed.date?.slice(0, 10) ?? '?'}, ${committed.machine?.cpu ?? '?'}, ${committed.machine?.cores ?? '?'} cores`);
 console.log(['', ...blocks, '', text(ownHeader, ownRows)].join('\n'));
 if (refRows.length) console.log(['', 'references measured in the same run', '', text(refHeader, refRows)].join('\n'));
-console.log(['', ...checks, '', ...legend, '', `written: ${args.out}`].join('\n'));
+console.log(['', ...(checks.length ? [...checks, ''] : []), ...legend, '', `written: ${args.out}`].join('\n'));
 
 if (args.markdown) {
   const md = [
