@@ -39,8 +39,12 @@ endif
 LIB_SRC := $(wildcard src/base/*.c src/db/*.c src/http/*.c src/domain/*/*.c src/api/*.c) \
            src/app/config.c src/app/routes.c src/app/gate.c src/app/setup.c
 MIGRATIONS := $(sort $(wildcard src/db/migrations/*.sql))
-GEN_SRC := $(BUILD)/gen/migrations.c
-LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
+DEMO_DATA := cg_demo_zhongshan_outline=data/geo/zhongshan-442000.geojson \
+             cg_demo_dongguan_outline=data/geo/dongguan-441900.geojson \
+             cg_demo_towns_csv=data/divisions/towns-dongguan-zhongshan.csv
+GEN_SRC := $(BUILD)/gen/migrations.c $(BUILD)/gen/demo_data.c
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o \
+           $(BUILD)/obj/gen/demo_data.o
 SERVER_OBJ := $(BUILD)/obj/src/app/server_main.o
 CLI_SRC := $(wildcard src/cli/*.c)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -57,7 +61,11 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed-sql.sh
 	@mkdir -p $(@D)
 	$(Q)tools/embed-sql.sh $@ $(MIGRATIONS)
 
-$(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
+$(BUILD)/gen/demo_data.c: $(wildcard data/geo/*.geojson data/divisions/*.csv) tools/embed-data.sh
+	@mkdir -p $(@D)
+	$(Q)tools/embed-data.sh $@ $(DEMO_DATA)
+
+$(BUILD)/obj/gen/%.o: $(BUILD)/gen/%.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

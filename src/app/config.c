@@ -25,6 +25,7 @@ struct opt {
 static const char *const sync_choices[] = {"full", "normal", NULL};
 static const char *const level_choices[] = {"debug", "info", "warn", "error", "off", NULL};
 static const char *const backend_choices[] = {"sqlite", NULL};
+static const char *const crs_choices[] = {"wgs84", "gcj02", NULL};
 
 #define F(field) offsetof(struct cg_config, field)
 static const struct opt opts[] = {
@@ -35,6 +36,8 @@ static const struct opt opts[] = {
      "threads that run write requests while they wait for their commit"},
     {"http.max_body", OPT_INT, F(http_max_body), "1048576", 1024, 268435456, NULL,
      "largest request body in bytes"},
+    {"http.max_upload", OPT_INT, F(http_max_upload), "67108864", 1024, 1073741824, NULL,
+     "largest body of an upload route (GeoJSON import) in bytes"},
     {"http.max_header", OPT_INT, F(http_max_header), "16384", 4096, 1048576, NULL,
      "largest request line plus headers in bytes (larger: 431)"},
     {"http.max_connections", OPT_INT, F(http_max_connections), "1024", 1, 100000, NULL,
@@ -79,6 +82,14 @@ static const struct opt opts[] = {
      "the keys themselves, 'N:hex,...' (overrides pii.key_file; give it by environment)"},
     {"audit.retention_days", OPT_INT, F(audit_retention_days), "365", 180, 36500, NULL,
      "days audit records are kept (the law asks for at least 180)"},
+    {"grid.seq_width", OPT_INT, F(grid_seq_width), "3", 2, 4, NULL,
+     "digits of the grid sequence after the 12-digit community code (3: 15-digit grid codes)"},
+    {"map.tile_url", OPT_STR, F(map_tile_url), "", 0, 512, NULL,
+     "base map tiles, e.g. https://host/{z}/{x}/{y}.png (empty: a blank background)"},
+    {"map.tile_attribution", OPT_STR, F(map_tile_attribution), "", 0, 512, NULL,
+     "credit line of the base map (with its 审图号 where the law asks for one)"},
+    {"map.tile_crs", OPT_STR, F(map_tile_crs), "wgs84", 0, 8, crs_choices,
+     "coordinates of the base map: wgs84 (天地图, CGCS2000) or gcj02 (高德, 腾讯)"},
     {"log.level", OPT_STR, F(log_level), "info", 0, 8, level_choices, "log threshold"},
     {"log.file", OPT_STR, F(log_file), "", 0, 1024, NULL, "log file (empty: standard error)"},
 };

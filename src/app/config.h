@@ -20,6 +20,7 @@ struct cg_config {
     int64_t http_threads;    /* I/O threads; 0 = one per core */
     int64_t http_workers;    /* threads that run write handlers (they wait on commits) */
     int64_t http_max_body;   /* bytes */
+    int64_t http_max_upload; /* bytes, for CG_ROUTE_UPLOAD routes */
     int64_t http_max_header; /* bytes of request line plus headers per connection */
     int64_t http_max_connections;
     int64_t http_max_per_ip;
@@ -49,6 +50,11 @@ struct cg_config {
     /* audit */
     int64_t audit_retention_days;
     /* log */
+    int64_t grid_seq_width;     /* digits of a grid's sequence */
+    char *map_tile_url;         /* "" = no base map */
+    char *map_tile_attribution;
+    char *map_tile_crs; /* "wgs84" or "gcj02" */
+
     char *log_level;
     char *log_file; /* "" = stderr */
 };

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "domain/audit/audit.h"
 #include "domain/auth/auth.h"
+#include "domain/grid/index.h"
 #include "domain/pii/pii.h"
 #include "http/http.h"
 
@@ -271,6 +272,25 @@ int main(int argc, char **argv)
         cg_app_auth_policy(&cfg, &policy);
         app.auth = cg_auth_new(app.db, app.keys, &policy);
     }
+    {
+        int64_t t0 = cg_time_mono_ns();
+
+        rc = cg_grid_locator_new(app.db, &app.grids, &err);
+        if (rc) {
+            cg_log_json(CG_LOG_ERROR, "cannot build the grid index",
+                        json_pack("{s:s}", "detail", err.message));
+            rc = 1;
+            goto out;
+        }
+        {
+            struct cg_grid_index *ix = cg_grid_locator_acquire(app.grids);
+
+            cg_log_json(CG_LOG_INFO, "grid index built",
+                        json_pack("{s:I, s:f}", "grids", (json_int_t)cg_grid_index_count(ix), "ms",
+                                  (double)(cg_time_mono_ns() - t0) / 1e6));
+            cg_grid_locator_release(app.grids, ix);
+        }
+    }
 
     ho.address = cfg.http_address;
     ho.port = (int)cfg.http_port;
@@ -280,6 +300,7 @@ int main(int argc, char **argv)
     }
     ho.workers = (int)cfg.http_workers;
     ho.max_body = (size_t)cfg.http_max_body;
+    ho.max_upload = (size_t)cfg.http_max_upload;
     ho.max_header = (size_t)cfg.http_max_header;
     ho.max_connections = (int)cfg.http_max_connections;
     ho.max_per_ip = (int)cfg.http_max_per_ip;
@@ -322,6 +343,7 @@ int main(int argc, char **argv)
 out:
     cg_http_stop(app.http, 0);
     cg_auth_free(app.auth);
+    cg_grid_locator_free(app.grids);
     cg_db_close(app.db);
     cg_pii_keys_free(app.keys);
     if (!rc) {

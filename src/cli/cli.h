@@ -52,6 +52,6 @@ int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **o
 /* Subcommands: cmd_db.c, cmd_user.c, cmd_audit.c. */
 cli_fn cmd_init, cmd_migrate, cmd_backup, cmd_restore, cmd_check;
 cli_fn cmd_user, cmd_audit, cmd_keys;
-cli_fn cmd_grid;
+cli_fn cmd_grid, cmd_demo;
 
 #endif

@@ -24,7 +24,8 @@ static const struct cli_command commands[] = {
     {"user", cmd_user, "manage accounts: add, list, passwd, disable, enable, unlock, role, demo"},
     {"audit", cmd_audit, "the audit trail: verify the hash chain, head, search, purge"},
     {"keys", cmd_keys, "the key ring of personal data: init, status, rotate"},
-    {"grid", cmd_grid, "grid boundaries: validate a GeoJSON file"},
+    {"grid", cmd_grid, "the grid map: validate, import and export GeoJSON"},
+    {"demo", cmd_demo, "load a demo city (zhongshan: Guzhen; dongguan) from its real outline"},
     {"version", cmd_version, "show versions of civgrid and its libraries"},
 };
 

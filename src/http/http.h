@@ -26,6 +26,7 @@ typedef int cg_handler_fn(struct cg_req *req, struct cg_error *err);
 enum cg_route_flags {
     CG_ROUTE_JSON = 1 << 0,  /* the body must be a JSON object (Content-Type: application/json) */
     CG_ROUTE_WRITE = 1 << 1, /* runs on a worker thread: it waits for a durable commit */
+    CG_ROUTE_UPLOAD = 1 << 2, /* the body may be up to max_upload bytes (files) */
 };
 
 /* One row of the route table (app/routes.def). */
@@ -102,6 +103,7 @@ struct cg_http_options {
     int threads; /* I/O threads, >= 1 */
     int workers; /* write-handler threads, >= 1 */
     size_t max_body;
+    size_t max_upload; /* body limit of CG_ROUTE_UPLOAD routes */
     size_t max_header;
     int max_connections;
     int max_per_ip;

@@ -108,6 +108,16 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
     return req;
 }
 
+/* The body limit of the request's route: http.max_upload for upload routes, else max_body. */
+static size_t body_limit(const struct cg_req *req)
+{
+    const struct cg_http_server *srv = req->srv;
+
+    return req->route_idx >= 0 && (srv->routes[req->route_idx].flags & CG_ROUTE_UPLOAD)
+               ? srv->opt.max_upload
+               : srv->opt.max_body;
+}
+
 static void req_free(struct cg_req *req)
 {
     if (req->user && req->user_free) {
@@ -447,6 +457,10 @@ static int precheck(struct cg_req *req, const char *path, struct cg_error *err)
         return 0;
     }
     req->route_idx = idx;
+    if (srv->routes[idx].flags & CG_ROUTE_UPLOAD) {
+        cg_str_release(&req->body); /* still empty: no body has been read yet */
+        cg_str_init(&req->body, srv->opt.max_upload);
+    }
     if (srv->routes[idx].flags & CG_ROUTE_JSON) {
         if (!is_json_type(cg_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
             return cg_error_set(err, CG_EMEDIATYPE,
@@ -465,9 +479,9 @@ static int precheck(struct cg_req *req, const char *path, struct cg_error *err)
         if (errno || end == cl || *end) {
             return cg_error_set(err, CG_EBADREQ, "invalid Content-Length");
         }
-        if (n > srv->opt.max_body) {
+        if (n > body_limit(req)) {
             return cg_error_set(err, CG_ETOOBIG, "the request body is %llu bytes; the limit is %zu",
-                                n, srv->opt.max_body);
+                                n, body_limit(req));
         }
     }
     return 0;
@@ -665,14 +679,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
                 struct cg_error err = CG_ERROR_INIT;
 
                 cg_error_set(&err, CG_ETOOBIG, "the request body exceeds the limit of %zu bytes",
-                             srv->opt.max_body);
+                             body_limit(req));
                 req_error_reply(req, CG_ETOOBIG, &err);
                 MHD_add_response_header(req->resp, MHD_HTTP_HEADER_CONNECTION, "close");
                 req->handled = true;
             }
         } else {
             req->discarded += *upload_data_size;
-            if (req->discarded > 4 * srv->opt.max_body) {
+            if (req->discarded > 4 * body_limit(req)) {
                 return MHD_NO;
             }
         }

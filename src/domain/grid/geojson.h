@@ -1,9 +1,11 @@
 /*
- * geojson.h: checks a GeoJSON FeatureCollection of grid polygons before any
- * import: readable GeoJSON, Polygon/MultiPolygon geometries with closed rings of
- * [lon, lat] positions inside China, GEOS validity (with the location of the
- * problem), unique properties.code, and no overlap between features (pair and
- * area in m2). Problems go to a report; only an unreadable file is an error.
+ * geojson.h: checks a GeoJSON FeatureCollection of divisions and grids taken
+ * alone, before any import: readable GeoJSON, Polygon/MultiPolygon geometries
+ * with closed rings of [lon, lat] positions inside China, GEOS validity (with
+ * the location of the problem), codes and properties, unique properties.code,
+ * and no overlap between siblings (pair and area in m2). Problems go to a
+ * report; only an unreadable file is an error. The checks against the store
+ * (parents, children inside parents, gaps) are in grid.h's plan.
  */
 #ifndef CG_GRID_GEOJSON_H
 #define CG_GRID_GEOJSON_H
@@ -21,7 +23,9 @@
 /* One problem. kind is a stable string: "not_geojson", "not_feature",
  * "not_polygon", "invalid_coordinates", "ring_not_closed", "too_few_points",
  * "swapped_lon_lat", "outside_china", "invalid_geometry", "missing_code",
- * "duplicate_code", "overlap". */
+ * "invalid_code", "invalid_property", "duplicate_code", "overlap"; and from the
+ * plan (grid.h): "missing_name", "missing_parent", "outside_parent", "gap",
+ * "outside_scope", "missing_geometry". Warnings (gaps) do not block an import. */
 struct cg_grid_problem {
     long feature;      /* index in features[], -1 for the whole file */
     char *code;        /* properties.code of the feature, NULL when absent */
@@ -31,7 +35,8 @@ struct cg_grid_problem {
     char *other_code;  /* its code, NULL when absent */
     bool has_location; /* lon/lat are meaningful */
     double lon, lat;
-    double area_m2; /* overlap area; < 0 when not applicable */
+    double area_m2; /* overlap or gap area; < 0 when not applicable */
+    bool warning;   /* severity "warning" rather than "error" */
 };
 
 struct cg_grid_report {
@@ -55,8 +60,8 @@ int cg_grid_validate_geojson(const char *text, size_t len, struct cg_grid_report
 
 void cg_grid_report_release(struct cg_grid_report *r);
 
-/* {"features": n, "polygons": n, "total_area_m2": x, "ok": bool, "problems": [...]}
- * (new reference). */
+/* {"ok": no errors, "features": n, "polygons": n, "total_area_m2": x, "errors": n,
+ * "warnings": n, "problems": [...]} (new reference). */
 json_t *cg_grid_report_json(const struct cg_grid_report *r);
 
 #endif

@@ -98,8 +98,8 @@ static void test_adjacent_squares_pass(void **state)
 
 static void test_overlap_area(void **state)
 {
-    char *f[2] = {box("A1", 113.19, 22.61, 113.20, 22.62),
-                  box("B2", 113.195, 22.61, 113.205, 22.62)};
+    char *f[2] = {box("442000105001001", 113.19, 22.61, 113.20, 22.62),
+                  box("442000105001002", 113.195, 22.61, 113.205, 22.62)};
     char *text = collection((const char *const *)f, 2);
     struct cg_grid_report r;
     const struct cg_grid_problem *p;
@@ -116,9 +116,9 @@ static void test_overlap_area(void **state)
     p = &r.problems[0];
     assert_string_equal(p->kind, "overlap");
     assert_int_equal(p->feature, 0);
-    assert_string_equal(p->code, "A1");
+    assert_string_equal(p->code, "442000105001001");
     assert_int_equal(p->other, 1);
-    assert_string_equal(p->other_code, "B2");
+    assert_string_equal(p->other_code, "442000105001002");
     assert_true(fabs(p->area_m2 - expected) < 0.05 * expected);
     assert_true(p->has_location);
     assert_true(fabs(p->lon - 113.1975) < 1e-6 && fabs(p->lat - 22.615) < 1e-6);
@@ -133,7 +133,7 @@ static void test_bow_tie(void **state)
     struct cg_grid_report r;
     const struct cg_grid_problem *p = expect_one(
         &r,
-        "{\"type\":\"Feature\",\"properties\":{\"code\":\"X\"},\"geometry\":{\"type\":\"Polygon\","
+        "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{\"type\":\"Polygon\","
         "\"coordinates\":[[[113.19,22.61],[113.20,22.62],[113.20,22.61],[113.19,22.62],"
         "[113.19,22.61]]]}}",
         "invalid_geometry");
@@ -152,13 +152,13 @@ static void test_open_ring_and_few_points(void **state)
 
     (void)state;
     expect_one(&r,
-               "{\"type\":\"Feature\",\"properties\":{\"code\":\"X\"},\"geometry\":{\"type\":"
+               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{\"type\":"
                "\"Polygon\",\"coordinates\":[[[113.19,22.61],[113.20,22.61],[113.20,22.62],"
                "[113.19,22.62]]]}}",
                "ring_not_closed");
     cg_grid_report_release(&r);
     expect_one(&r,
-               "{\"type\":\"Feature\",\"properties\":{\"code\":\"X\"},\"geometry\":{\"type\":"
+               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{\"type\":"
                "\"Polygon\",\"coordinates\":[[[113.19,22.61],[113.20,22.61],[113.19,22.61]]]}}",
                "too_few_points");
     cg_grid_report_release(&r);
@@ -167,14 +167,14 @@ static void test_open_ring_and_few_points(void **state)
 static void test_swapped_and_outside(void **state)
 {
     struct cg_grid_report r;
-    char *f = box("S", 22.61, 113.19, 22.62, 113.20);
+    char *f = box("442000105001003", 22.61, 113.19, 22.62, 113.20);
     const struct cg_grid_problem *p = expect_one(&r, f, "swapped_lon_lat");
 
     (void)state;
     assert_true(p->has_location && fabs(p->lon - 113.19) < 1e-9);
     cg_grid_report_release(&r);
     free(f);
-    f = box("EU", 2.35, 48.85, 2.36, 48.86); /* Paris */
+    f = box("442000105001004", 2.35, 48.85, 2.36, 48.86); /* Paris */
     expect_one(&r, f, "outside_china");
     cg_grid_report_release(&r);
     free(f);
@@ -182,7 +182,7 @@ static void test_swapped_and_outside(void **state)
 
 static void test_duplicate_and_missing_code(void **state)
 {
-    char *f[3] = {box("D", 113.19, 22.61, 113.20, 22.62), box("D", 113.20, 22.61, 113.21, 22.62),
+    char *f[3] = {box("442000105001005", 113.19, 22.61, 113.20, 22.62), box("442000105001005", 113.20, 22.61, 113.21, 22.62),
                   cg_strdup("{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":"
                             "\"MultiPolygon\",\"coordinates\":[[[[113.30,22.61],[113.31,22.61],"
                             "[113.31,22.62],[113.30,22.61]]]]}}")};
@@ -214,7 +214,7 @@ static void test_point_feature(void **state)
 
     (void)state;
     expect_one(&r,
-               "{\"type\":\"Feature\",\"properties\":{\"code\":\"P\"},\"geometry\":{\"type\":"
+               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001007\"},\"geometry\":{\"type\":"
                "\"Point\",\"coordinates\":[113.19,22.61]}}",
                "not_polygon");
     cg_grid_report_release(&r);
