@@ -6,9 +6,8 @@
 // Needs Debian's chromium at /usr/bin/chromium; playwright-core downloads no browser.
 
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { LAUNCH, TIMEOUT, chromium, startServer } from './server.mjs';
+import { LAUNCH, TIMEOUT, callApi, chromium, startServer, totp } from './server.mjs';
 
 
 // Accounts of the main server. Each test that changes an account has its own.
@@ -81,54 +80,11 @@ async function cookieNames(context) {
   return (await context.cookies()).map((c) => c.name).sort();
 }
 
-// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) from a base32 secret, as an authenticator app does.
-function base32(secret) {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let bits = 0;
-  let value = 0;
-  const out = [];
-  for (const ch of secret.replace(/[\s=]/g, '').toUpperCase()) {
-    const v = alphabet.indexOf(ch);
-    assert.ok(v >= 0, `base32 digit ${ch}`);
-    value = (value << 5) | v;
-    bits += 5;
-    if (bits >= 8) {
-      out.push((value >>> (bits - 8)) & 0xff);
-      bits -= 8;
-    }
-  }
-  return Buffer.from(out);
-}
-
-function totp(secret, ms = Date.now()) {
-  const counter = Buffer.alloc(8);
-  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
-  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
-  const offset = mac[mac.length - 1] & 0x0f;
-  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
-}
-
 /** The API called directly (bearer tokens, no browser): for set-up steps. */
-async function apiCall(method, path, { token, body } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`${server.url}${path}`, { method, headers, body: body && JSON.stringify(body) });
-  const data = res.status === 204 ? null : await res.json();
-  return { status: res.status, data };
-}
+const apiCall = (method, path, opts) => callApi(server.url, method, path, opts);
 
 /** Sets up the second factor of `login` through the API; resolves to its recovery codes. */
-async function enrolByApi(login) {
-  const res = await apiCall('POST', 'api/v1/auth/login', { body: { login, password: PASSWORD } });
-  assert.equal(res.status, 200);
-  const { token } = res.data;
-  const begin = await apiCall('POST', 'api/v1/auth/totp', { token });
-  assert.equal(begin.status, 200);
-  const confirm = await apiCall('POST', 'api/v1/auth/totp/confirm', { token, body: { code: totp(begin.data.secret) } });
-  assert.equal(confirm.status, 200);
-  return confirm.data.recovery_codes;
-}
+const enrolByApi = (login) => server.enrolTotp(login, PASSWORD);
 
 /** Signs in with the password, then one of the recovery codes. */
 async function signInWithRecovery(page, login, code) {

@@ -1,5 +1,6 @@
-// server.mjs: start and stop a real civgridd for the browser tests, and
-// create accounts in its database with the civgrid CLI.
+// server.mjs: start and stop a real civgridd for the browser tests, create
+// accounts and load demo cities in its database with the civgrid CLI, and set
+// up second factors (TOTP) through the API.
 //
 // The binary comes from the CIVGRIDD environment variable (set by
 // `make test-web`); the CLI from CIVGRID, by default the `civgrid` next to
@@ -11,6 +12,7 @@
 
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -23,6 +25,7 @@ export const WEB_ROOT = path.join(REPO_ROOT, 'web', 'public');
 const HEALTH_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 5_000;
 const CLI_TIMEOUT_MS = 15_000;
+const DEMO_TIMEOUT_MS = 180_000;
 
 /** A fixed key for the encrypted account fields (phone numbers, TOTP secrets): tests only. */
 export const TEST_PII_KEYS = `1:${'5a'.repeat(32)}`;
@@ -79,7 +82,7 @@ function cliBinary() {
 }
 
 /** Runs the CLI with `args`, writing `input` to its standard input; resolves to its output. */
-function runCli(args, input = '') {
+export function runCli(args, input = '', timeoutMs = CLI_TIMEOUT_MS) {
   const bin = cliBinary();
   const env = { ...process.env };
   for (const [k, v] of Object.entries(TEST_SETTINGS)) env[settingEnv(k)] = v;
@@ -88,7 +91,7 @@ function runCli(args, input = '') {
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (c) => (out += c));
     child.stderr.setEncoding('utf8').on('data', (c) => (out += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), CLI_TIMEOUT_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
@@ -116,18 +119,83 @@ export async function addUser(dbPath, { login, name, roles, scope, password, pho
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Creates the database at dbPath (`civgrid init`) and loads a demo city into
+ * it (`civgrid demo --city CITY`): for zhongshan, 古镇镇 (442000105) with 13
+ * villages, 68 grids and their staff. Give it as `prepare` to startServer.
+ */
+export async function loadDemo(dbPath, city = 'zhongshan') {
+  await runCli(['--db', dbPath, 'init']);
+  await runCli(['--db', dbPath, 'demo', '--city', city], '', DEMO_TIMEOUT_MS);
+}
+
 /** Sets a password with `civgrid user passwd`: the account must change it at its next sign-in. */
 export async function resetPassword(dbPath, login, password) {
   await runCli(['--db', dbPath, 'user', 'passwd', login, '--password-stdin'], `${password}\n`);
 }
 
+// RFC 6238 TOTP (HMAC-SHA1, 6 digits, 30 s) from a base32 secret, as an authenticator app does.
+function base32(secret) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = 0;
+  let value = 0;
+  const out = [];
+  for (const ch of secret.replace(/[\s=]/g, '').toUpperCase()) {
+    const v = alphabet.indexOf(ch);
+    if (v < 0) throw new Error(`not a base32 digit: ${ch}`);
+    value = (value << 5) | v;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** The TOTP code of `secret` (base32) at time `ms`. */
+export function totp(secret, ms = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(ms / 1000 / 30)));
+  const mac = createHmac('sha1', base32(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
+}
+
+/** The API of the server at `url` called directly (bearer tokens, no browser): for set-up steps. */
+export async function callApi(url, method, path, { token, body } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${url}${path}`, { method, headers, body: body && JSON.stringify(body) });
+  const data = res.status === 204 ? null : await res.json();
+  return { status: res.status, data };
+}
+
+/** Sets up the second factor of `login` through the API; resolves to its recovery codes. */
+export async function enrolTotp(url, login, password) {
+  const step = async (what, res) => {
+    if (res.status !== 200) throw new Error(`${what} for ${login}: HTTP ${res.status} ${JSON.stringify(res.data)}`);
+    return res.data;
+  };
+  const { token } = await step('sign-in', await callApi(url, 'POST', 'api/v1/auth/login', { body: { login, password } }));
+  const begin = await step('TOTP set-up', await callApi(url, 'POST', 'api/v1/auth/totp', { token }));
+  const confirm = await step(
+    'TOTP confirmation',
+    await callApi(url, 'POST', 'api/v1/auth/totp/confirm', { token, body: { code: totp(begin.secret) } }),
+  );
+  return confirm.recovery_codes;
+}
+
 /**
  * Start civgridd and wait until GET /healthz answers 200. `settings` adds or
- * overrides `--set KEY=VALUE` options (TEST_SETTINGS are always given).
- * Returns { url, port, dbPath, log(), stop(), addUser(user), resetPassword(login, pw) };
- * url ends with "/".
+ * overrides `--set KEY=VALUE` options (TEST_SETTINGS are always given), or is
+ * a function of {port, url} that returns them;
+ * `prepare(dbPath)`, when given, runs before the server starts (loadDemo).
+ * Returns { url, port, dbPath, log(), stop(), addUser(user), resetPassword(login, pw),
+ * enrolTotp(login, pw) }; url ends with "/".
  */
-export async function startServer({ settings = {} } = {}) {
+export async function startServer({ settings = {}, prepare } = {}) {
   const bin = serverBinary();
   if (!fs.existsSync(path.join(WEB_ROOT, 'vendor', 'preact.js'))) {
     throw new Error('web/public/vendor is missing: run `make -f web/web.mk web-vendor` first');
@@ -136,8 +204,17 @@ export async function startServer({ settings = {} } = {}) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'civgrid-web-'));
   const dbPath = path.join(tmp, 'civgrid.db');
   const url = `http://127.0.0.1:${port}/`;
+  if (prepare) {
+    try {
+      await prepare(dbPath);
+    } catch (e) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      throw e;
+    }
+  }
 
-  const sets = Object.entries({ ...TEST_SETTINGS, ...settings }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+  const extra = typeof settings === 'function' ? settings({ port, url }) : settings;
+  const sets = Object.entries({ ...TEST_SETTINGS, ...extra }).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
   const child = spawn(bin, ['--port', String(port), '--db', dbPath, '--web-root', WEB_ROOT, ...sets], {
     cwd: tmp,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -197,6 +274,7 @@ export async function startServer({ settings = {} } = {}) {
     stop,
     addUser: (user) => addUser(dbPath, user),
     resetPassword: (login, password) => resetPassword(dbPath, login, password),
+    enrolTotp: (login, password) => enrolTotp(url, login, password),
   };
 }
 

@@ -22,6 +22,7 @@ import {
   newId,
   useNow,
   useFocusInvalid,
+  useLoad,
 } from './ui.js';
 
 const USERS_PAGE = 20;
@@ -30,24 +31,6 @@ const REVEAL_SHOW_S = 30;
 const ADMIN_ROLES = new Set(['sys_admin', 'sec_admin', 'audit_admin']);
 
 const dash = '—';
-
-/** Runs `load(signal)` whenever `deps` change; returns {data, error, loading, reload}. */
-function useLoad(load, deps) {
-  const [state, setState] = useState({ data: null, error: null, key: null });
-  const [tick, setTick] = useState(0);
-  // Loading from the very render whose inputs changed, not one render later.
-  const key = JSON.stringify([...deps, tick]);
-  useEffect(() => {
-    const ctl = new AbortController();
-    load(ctl.signal).then(
-      (data) => !ctl.signal.aborted && setState({ data, error: null, key }),
-      (error) => !ctl.signal.aborted && setState((s) => ({ ...s, error, key })),
-    );
-    return () => ctl.abort();
-  }, [key]);
-  const reload = useCallback(() => setTick((n) => n + 1), []);
-  return { data: state.data, error: state.error, loading: state.key !== key, reload };
-}
 
 // ---------------------------------------------------------------------------
 // Roles and scopes

@@ -4,14 +4,18 @@
 // cg_csrf (readable) at sign-in. Every write (POST, PUT, DELETE) sends the
 // value of cg_csrf back in the X-CSRF-Token header; without it the server
 // refuses the request. Errors are normalised into ApiError
-// {status, code, message, field, requestId, retryAfter}.
+// {status, code, message, field, requestId, retryAfter, body}.
 
 const CSRF_COOKIE = 'cg_csrf';
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** A failed API call. `code` is the server's stable code, or network, http, format. */
+/**
+ * A failed API call. `code` is the server's stable code, or network, http,
+ * format; `body` is the whole JSON body of the answer (some errors carry more
+ * than `error`, such as the validation report of a refused grid import), or null.
+ */
 export class ApiError extends Error {
-  constructor({ status = 0, code = 'http', message = '', field = '', requestId = '', retryAfter = 0 } = {}) {
+  constructor({ status = 0, code = 'http', message = '', field = '', requestId = '', retryAfter = 0, body = null } = {}) {
     super(message || code);
     this.name = 'ApiError';
     this.status = status;
@@ -20,6 +24,7 @@ export class ApiError extends Error {
     this.field = field;
     this.requestId = requestId;
     this.retryAfter = retryAfter;
+    this.body = body;
   }
 }
 
@@ -64,14 +69,15 @@ function withQuery(path, query) {
 }
 
 /**
- * Calls the API: `path` is relative to the page ("api/v1/users"). Resolves to
- * the parsed JSON body (null for 204); rejects with ApiError. A 401
- * unauthenticated anywhere tells the session listener, which sends the user
- * to the sign-in page, unless `quiet` is set.
+ * Calls the API: `path` is relative to the page ("api/v1/users"). `body` is
+ * sent as JSON; `raw`, a string of JSON (a file as the user chose it), is sent
+ * as it is. Resolves to the parsed JSON body (null for 204); rejects with
+ * ApiError. A 401 unauthenticated anywhere tells the session listener, which
+ * sends the user to the sign-in page, unless `quiet` is set.
  */
-export async function api(path, { method = 'GET', body, query, signal, quiet = false } = {}) {
+export async function api(path, { method = 'GET', body, raw, query, signal, quiet = false } = {}) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (body !== undefined || raw !== undefined) headers['Content-Type'] = 'application/json';
   if (WRITE_METHODS.has(method)) {
     const csrf = csrfToken();
     if (csrf) headers['X-CSRF-Token'] = csrf;
@@ -81,7 +87,7 @@ export async function api(path, { method = 'GET', body, query, signal, quiet = f
     res = await fetch(withQuery(path, query), {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
       cache: 'no-store',
       signal,
@@ -111,6 +117,7 @@ export async function api(path, { method = 'GET', body, query, signal, quiet = f
     field: e && typeof e.field === 'string' ? e.field : '',
     requestId: e && typeof e.request_id === 'string' ? e.request_id : res.headers.get('X-Request-Id') ?? '',
     retryAfter: Number.parseInt(res.headers.get('Retry-After') ?? '', 10) || 0,
+    body: data,
   });
   if (!quiet && SESSION_CODES.has(err.code) && sessionListener) sessionListener(err);
   throw err;

@@ -2,7 +2,7 @@
 // dialogs and the localized text of API errors.
 
 import { h } from './vendor/preact.js';
-import { useEffect, useRef, useState } from './vendor/preact-hooks.js';
+import { useCallback, useEffect, useRef, useState } from './vendor/preact-hooks.js';
 import htm from './vendor/htm.js';
 import { t, has, localizeServerMessage } from './i18n.js';
 
@@ -71,6 +71,24 @@ export function useNow(periodMs, active) {
     return () => clearInterval(id);
   }, [periodMs, active]);
   return now;
+}
+
+/** Runs `load(signal)` whenever `deps` change; returns {data, error, loading, reload}. */
+export function useLoad(load, deps) {
+  const [state, setState] = useState({ data: null, error: null, key: null });
+  const [tick, setTick] = useState(0);
+  // Loading from the very render whose inputs changed, not one render later.
+  const key = JSON.stringify([...deps, tick]);
+  useEffect(() => {
+    const ctl = new AbortController();
+    load(ctl.signal).then(
+      (data) => !ctl.signal.aborted && setState({ data, error: null, key }),
+      (error) => !ctl.signal.aborted && setState((s) => ({ ...s, error, key })),
+    );
+    return () => ctl.abort();
+  }, [key]);
+  const reload = useCallback(() => setTick((n) => n + 1), []);
+  return { data: state.data, error: state.error, loading: state.key !== key, reload };
 }
 
 // ---------------------------------------------------------------------------
