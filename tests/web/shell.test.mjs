@@ -125,8 +125,9 @@ describe('web shell', () => {
       await waitLoaded(page);
       await page.getByTestId('lang-en').click();
       assert.equal(await text(page, 'nav-status'), 'Status');
-      assert.match(await text(page, 'nav-grid'), /Grid map/);
-      assert.match(await text(page, 'nav-grid'), /Soon/);
+      assert.equal(await text(page, 'nav-map'), 'Grid map');
+      assert.match(await text(page, 'nav-events'), /Events/);
+      assert.match(await text(page, 'nav-events'), /Soon/);
       assert.match(await page.getByRole('navigation').innerText(), /coming soon/i);
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
       assert.equal(await page.evaluate(() => localStorage.getItem('civgrid.lang')), 'en');
@@ -149,7 +150,7 @@ describe('web shell', () => {
     await withPage(async (page, rec) => {
       await page.goto('/');
       await waitLoaded(page);
-      await page.goto('/#/grid');
+      await page.goto('/#/map');
       await page.getByRole('heading', { level: 1 }).waitFor();
       await page.goto('/#/status');
       await waitLoaded(page);

@@ -39,10 +39,11 @@ const ADMIN_PAGES = [
 ];
 
 // Capabilities of the product specification that are not built yet, in its order.
-const SOON = ['grid', 'events', 'command', 'registries', 'mediation', 'hotline', 'consultation', 'analytics'];
+const SOON = ['events', 'command', 'registries', 'mediation', 'hotline', 'consultation', 'analytics'];
 
 const ROUTES = {
   status: { auth: 'public', title: 'nav.status' },
+  map: { auth: 'grid.read', title: 'nav.grid' },
   login: { auth: 'public', title: 'login.title' },
   'account/password': { auth: 'session', title: 'password.title' },
   'account/totp': { auth: 'session', title: 'totp.title' },
@@ -371,6 +372,29 @@ function StatusPage() {
 }
 
 // ---------------------------------------------------------------------------
+// The map page (map.js), loaded the first time it is opened: it brings Leaflet.
+
+let mapModule = null;
+
+function MapRoute({ query }) {
+  const [mod, setMod] = useState(mapModule);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    if (mod) return;
+    import('./map.js').then(
+      (m) => {
+        mapModule = m;
+        setMod(m);
+      },
+      () => setError({ code: 'network' }),
+    );
+  }, []);
+  if (error) return html`<section class="page"><${ErrorAlert} error=${error} testid="page-load-error" /></section>`;
+  if (!mod) return html`<${LoadingPage} />`;
+  return html`<${mod.MapPage} query=${query} />`;
+}
+
+// ---------------------------------------------------------------------------
 // Coming-soon pages
 
 function SoonPage({ id }) {
@@ -459,6 +483,7 @@ function Nav({ route, open, me }) {
     <p class="nav-heading">${t('nav.available')}</p>
     <ul>
       ${link('status', 'status', 'status', t('nav.status'))}
+      ${(!me || can(me, 'grid.read')) && link('map', 'map', 'grid', t('nav.grid'))}
     </ul>
     ${admin.length > 0 &&
     html`<p class="nav-heading" data-testid="nav-admin">${t('nav.admin')}</p>
@@ -492,6 +517,8 @@ function Page({ route, def, session }) {
       return html`<${UsersPage} />`;
     case 'admin/audit':
       return html`<${AuditPage} />`;
+    case 'map':
+      return html`<${MapRoute} query=${route.query} />`;
     case 'admin':
       return html`<${ForbiddenPage} />`;
     default:

@@ -1,0 +1,408 @@
+// map.test.mjs: browser tests of the map page (一张网, #/map) against a real
+// civgridd whose database holds the Zhongshan demo city (古镇镇, 442000105:
+// 13 villages, 68 grids), with accounts made by the civgrid CLI.
+//
+// Run with `make test-web` (or: CIVGRIDD=build/civgridd node --test tests/web/map.test.mjs).
+
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { after, before, describe, test } from 'node:test';
+import { LAUNCH, TIMEOUT, callApi, chromium, loadDemo, startServer } from './server.mjs';
+
+const PASSWORD = 'Grid-Worker-2026';
+const TOWN = '442000105';
+const TOWN_NAME = '古镇镇';
+const DEMO = { towns: 1, villages: 13, grids: 68 };
+const LOAD_TIMEOUT = 20_000; // the first export of a city may take a moment
+
+// A 1x1 PNG, the tile of the test tile server.
+const PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg==',
+  'base64',
+);
+
+const USERS = {
+  town: { login: 'duty.guzhen', name: '古镇值班员', roles: 'duty_officer', scope: `grid:${TOWN}` },
+  admin: { login: 'sysadm', name: '系统管理员陈工', roles: 'sys_admin', scope: 'all' },
+};
+
+let server;
+let browser;
+let demo; // what the API says about the demo: {fc, grids, villages, grid (a code), village (a code)}
+let recovery = []; // unused recovery codes of the administrator
+
+/** Signs in through the API and returns the bearer token. */
+async function tokenOf(login) {
+  const res = await callApi(server.url, 'POST', 'api/v1/auth/login', { body: { login, password: PASSWORD } });
+  assert.equal(res.status, 200, JSON.stringify(res.data));
+  return res.data.token;
+}
+
+before(async () => {
+  [server, browser] = await Promise.all([startServer({ prepare: loadDemo }), chromium.launch(LAUNCH)]);
+  await server.addUser({ ...USERS.town, password: PASSWORD });
+  await server.addUser({ ...USERS.admin, password: PASSWORD });
+  recovery = await server.enrolTotp(USERS.admin.login, PASSWORD);
+
+  // The demo as the API sees it, to check the page against.
+  const token = await tokenOf(USERS.town.login);
+  const res = await callApi(server.url, 'GET', `api/v1/grids/export?level=town,village,grid`, { token });
+  assert.equal(res.status, 200, JSON.stringify(res.data));
+  const features = res.data.features;
+  const grids = features.filter((f) => f.properties.level === 'grid');
+  const villages = features.filter((f) => f.properties.level === 'village');
+  // A village and one of its grids, to go down to.
+  const village = villages[Math.floor(villages.length / 2)].properties.code;
+  const grid = grids.find((f) => f.properties.parent === village).properties.code;
+  demo = { features, grids, villages, village, grid };
+
+  // A grid worker of that one grid.
+  USERS.worker = { login: 'worker.one', name: '网格员单格', roles: 'grid_worker', scope: `grid:${grid}` };
+  await server.addUser({ ...USERS.worker, password: PASSWORD });
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A fresh browser context and page on `srv`, failing on any uncaught script error. Closed after `fn`. */
+async function withPage(fn, { srv = server, viewport = { width: 1280, height: 860 } } = {}) {
+  const context = await browser.newContext({ viewport, baseURL: srv.url });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  const rec = { errors: [], requests: [] };
+  page.on('pageerror', (e) => rec.errors.push(String(e)));
+  page.on('console', (m) => m.type() === 'error' && rec.errors.push(m.text()));
+  page.on('request', (r) => rec.requests.push(r.url()));
+  try {
+    await fn(page, rec);
+    assert.deepEqual(rec.errors, [], 'no script or console errors');
+  } finally {
+    await context.close();
+  }
+}
+
+/** Signs in on the sign-in page (the administrator with a recovery code) and lands on `next`. */
+async function signIn(page, user, next = '/map') {
+  await page.goto(`/#/login?next=${encodeURIComponent(next)}`);
+  await page.getByTestId('login-name').fill(user.login);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  if (user.roles === 'sys_admin') {
+    await page.getByTestId('login-totp').waitFor();
+    await page.getByTestId('login-switch-factor').click();
+    const code = recovery.shift();
+    assert.ok(code, 'a recovery code is left');
+    await page.getByTestId('login-recovery').fill(code);
+    await page.getByTestId('login-submit').click();
+  }
+  await page.getByTestId('user-menu').waitFor();
+}
+
+/** Waits until the map has drawn the data it loaded. */
+async function mapReady(page) {
+  await page.locator('[data-testid="map-wrap"][data-ready="true"]').waitFor({ timeout: LOAD_TIMEOUT });
+}
+
+const count = (page, selector) => page.locator(selector).count();
+
+/**
+ * A point in the page (client pixels) inside the drawn path of grid `code`
+ * where a click reaches that path and nothing else; null when none is in view.
+ */
+function pointInGrid(page, code) {
+  return page.evaluate((c) => {
+    const path = document.querySelector(`path.cg-grid[data-code="${c}"]`);
+    if (!path) return null;
+    const box = path.getBBox();
+    const ctm = path.getScreenCTM();
+    const steps = 12;
+    for (let i = 1; i < steps; i += 1) {
+      for (let j = 1; j < steps; j += 1) {
+        const p = new DOMPoint(box.x + (box.width * i) / steps, box.y + (box.height * j) / steps);
+        if (!path.isPointInFill(p)) continue;
+        const s = p.matrixTransform(ctm);
+        if (document.elementFromPoint(s.x, s.y) === path) return { x: s.x, y: s.y };
+      }
+    }
+    return null;
+  }, code);
+}
+
+/** Width in pixels of the drawn path of grid `code`. */
+const gridWidth = (page, code) =>
+  page.locator(`path.cg-grid[data-code="${code}"]`).evaluate((p) => p.getBoundingClientRect().width);
+
+describe('the map page (一张网)', () => {
+  test('a town account sees the town, its 13 villages and 68 grids, with names', async () => {
+    await withPage(async (page) => {
+      await signIn(page, USERS.town);
+      await mapReady(page);
+      assert.equal(await count(page, 'path.cg-grid'), DEMO.grids);
+      assert.equal(await count(page, 'path.cg-village'), DEMO.villages);
+      assert.equal(await count(page, 'path.cg-town'), DEMO.towns);
+      const summary = page.getByTestId('map-summary');
+      assert.equal(await summary.getAttribute('data-grids'), String(DEMO.grids));
+      assert.equal(await summary.getAttribute('data-villages'), String(DEMO.villages));
+      assert.equal(await summary.innerText(), '1 个镇街 · 13 个村居 · 68 个网格');
+      assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), '一张网');
+      assert.equal(await page.getByTestId('nav-map').getAttribute('aria-current'), 'page');
+
+      // Names: every drawn polygon has one, and those that fit at this zoom show.
+      assert.equal(await count(page, '.leaflet-tooltip.cg-label'), DEMO.towns + DEMO.villages + DEMO.grids);
+      assert.ok((await count(page, '.leaflet-tooltip.cg-label:not(.is-hidden)')) > 0, 'some names show');
+      const names = await page.locator('.leaflet-tooltip.cg-label-village').allInnerTexts();
+      for (const v of demo.villages) assert.ok(names.includes(v.properties.name), v.properties.name);
+
+      // The panel lists the villages of the town, which is the whole area.
+      assert.equal(await page.getByTestId('map-division').getAttribute('data-code'), '');
+      assert.match(await page.getByTestId('map-division').innerText(), new RegExp(TOWN_NAME));
+      assert.equal(await count(page, '[data-testid="map-list"] [data-level="village"]'), DEMO.villages);
+      assert.equal(await page.getByTestId('map-totals-grids').innerText(), String(DEMO.grids));
+
+      // No base map is configured: a blank background, no tile layer, no tile requested.
+      assert.equal(await page.getByTestId('map-wrap').getAttribute('data-tiles'), 'off');
+      assert.equal(await count(page, '.leaflet-tile-pane .leaflet-layer'), 0);
+      assert.equal(await count(page, 'img.leaflet-tile'), 0);
+      // Only a town account's business: no upload.
+      assert.equal(await page.getByTestId('map-upload').count(), 0);
+    });
+  });
+
+  test('clicking a grid selects it and shows its card with code and staff', async () => {
+    const token = await tokenOf(USERS.town.login);
+    const card = await callApi(server.url, 'GET', `api/v1/grids/${demo.grid}`, { token });
+    assert.equal(card.status, 200);
+    assert.ok(card.data.staff.length > 0, 'the demo grid has staff');
+
+    await withPage(async (page) => {
+      await signIn(page, USERS.town);
+      await mapReady(page);
+      // Close enough to the grid's village that the grid is easy to hit.
+      await page.getByTestId(`map-item-${demo.village}`).click();
+      await page.locator(`[data-testid="map-division"][data-code="${demo.village}"]`).waitFor();
+      const at = await pointInGrid(page, demo.grid);
+      assert.ok(at, 'the grid is in view');
+      await page.mouse.click(at.x, at.y);
+
+      const shown = page.locator(`[data-testid="grid-card"][data-code="${demo.grid}"][data-loaded="true"]`);
+      await shown.waitFor();
+      assert.equal(await shown.getByTestId('grid-card-code').innerText(), demo.grid);
+      assert.equal(await shown.getByTestId('grid-card-name').innerText(), card.data.name);
+      assert.equal(await shown.getByTestId('grid-card-households').innerText(), card.data.households.toLocaleString('zh-CN'));
+      assert.match(await shown.getByTestId('grid-card-kind').innerText(), /综合网格|专属网格/);
+      assert.match(await shown.getByTestId('grid-card-community').innerText(), new RegExp(card.data.community.name));
+      assert.match(await shown.getByTestId('grid-card-town').innerText(), new RegExp(TOWN_NAME));
+      const staff = shown.getByTestId('grid-card-staff-item');
+      assert.equal(await staff.count(), card.data.staff.length);
+      const text = await shown.getByTestId('grid-card-staff').innerText();
+      for (const s of card.data.staff) assert.ok(text.includes(s.name), s.name);
+      assert.match(text, /网格员|网格长|网格指导员/);
+      assert.match(text, /专职|兼职/);
+
+      // Selected on the map, in the address and in the breadcrumb.
+      assert.match(await page.locator(`path.cg-grid[data-code="${demo.grid}"]`).getAttribute('class'), /is-selected/);
+      assert.equal(await count(page, 'path.cg-grid.is-selected'), 1);
+      assert.equal(decodeURIComponent(new URL(page.url()).hash), `#/map?code=${demo.grid}`);
+      assert.equal(await page.getByTestId(`crumb-${demo.grid}`).getAttribute('aria-current'), 'location');
+
+      // Closing the card goes back to the grid's village.
+      await page.getByTestId('grid-card-close').click();
+      await page.locator(`[data-testid="map-division"][data-code="${demo.village}"]`).waitFor();
+      assert.equal(await count(page, 'path.cg-grid.is-selected'), 0);
+    });
+  });
+
+  test('the panel zooms from the town to a village and to one grid, and back', async () => {
+    const inVillage = demo.grids.filter((f) => f.properties.parent === demo.village).length;
+    await withPage(async (page) => {
+      await signIn(page, USERS.town);
+      await mapReady(page);
+      const atTown = await gridWidth(page, demo.grid);
+
+      await page.getByTestId(`map-item-${demo.village}`).click();
+      await page.locator(`[data-testid="map-division"][data-code="${demo.village}"]`).waitFor();
+      assert.equal(await count(page, '[data-testid="map-list"] [data-level="grid"]'), inVillage);
+      assert.equal(await page.getByTestId(`crumb-${TOWN}`).count(), 1);
+      const atVillage = await gridWidth(page, demo.grid);
+      assert.ok(atVillage > atTown, `zoomed in: ${atVillage} > ${atTown}`);
+
+      await page.getByTestId(`map-item-${demo.grid}`).click();
+      await page.locator(`[data-testid="grid-card"][data-code="${demo.grid}"]`).waitFor();
+      const atGrid = await gridWidth(page, demo.grid);
+      assert.ok(atGrid > atVillage, `zoomed in: ${atGrid} > ${atVillage}`);
+      // At one grid its name shows.
+      assert.equal(await count(page, '.leaflet-tooltip.cg-label-grid.is-selected'), 1);
+
+      // The breadcrumb goes back up to the whole area.
+      await page.getByTestId('crumb-root').click();
+      await page.locator('[data-testid="map-division"][data-code=""]').waitFor();
+      assert.ok(Math.abs((await gridWidth(page, demo.grid)) - atTown) < 1, 'back to the whole town');
+
+      // The search finds a grid by its code.
+      await page.getByTestId('map-search').fill(demo.grid);
+      await page.getByTestId('map-search-list').getByTestId(`map-item-${demo.grid}`).click();
+      await page.locator(`[data-testid="grid-card"][data-code="${demo.grid}"]`).waitFor();
+    });
+  });
+
+  test('a grid worker sees exactly the one grid of their scope', async () => {
+    await withPage(async (page) => {
+      await signIn(page, USERS.worker);
+      await mapReady(page);
+      assert.equal(await count(page, 'path.cg-grid'), 1);
+      assert.equal(await page.locator('path.cg-grid').getAttribute('data-code'), demo.grid);
+      assert.equal(await page.getByTestId('map-summary').getAttribute('data-grids'), '1');
+      // Another grid of the town is not there, even when asked for by its code.
+      const other = demo.grids.find((f) => f.properties.code !== demo.grid).properties.code;
+      await page.goto(`/#/map?code=${other}`);
+      await page.getByTestId('map-notfound').waitFor();
+      assert.equal(await count(page, 'path.cg-grid'), 1);
+    });
+  });
+
+  test('the page is in English when chosen', async () => {
+    await withPage(async (page) => {
+      await signIn(page, USERS.town);
+      await mapReady(page);
+      await page.getByTestId('lang-en').click();
+      assert.equal(await page.getByRole('heading', { level: 1 }).innerText(), 'Grid map');
+      assert.equal(await page.getByTestId('crumb-root').innerText(), 'All');
+      assert.match(await page.getByTestId('map-summary').innerText(), /Towns: 1 · villages: 13 · grids: 68/);
+      assert.equal(await page.getByTestId('nav-map').innerText(), 'Grid map');
+    });
+  });
+});
+
+describe('uploading a grid file', () => {
+  /** Two squares (about 1 km) inside the demo town that overlap by half. */
+  function overlappingFile() {
+    const v = demo.village;
+    const [minLon, minLat, maxLon, maxLat] = bboxOf(demo.grids.find((f) => f.properties.code === demo.grid).geometry);
+    const lon = (minLon + maxLon) / 2;
+    const lat = (minLat + maxLat) / 2;
+    const d = 0.005;
+    const square = (x, y) => [
+      [
+        [x, y],
+        [x + 2 * d, y],
+        [x + 2 * d, y + 2 * d],
+        [x, y + 2 * d],
+        [x, y],
+      ],
+    ];
+    const grid = (seq, x, y) => ({
+      type: 'Feature',
+      properties: { code: `${v}${seq}`, name: `测试网格${seq}`, kind: 'territorial', households: 10, population: 30 },
+      geometry: { type: 'Polygon', coordinates: square(x, y) },
+    });
+    return {
+      type: 'FeatureCollection',
+      features: [grid('901', lon - d, lat - d), grid('902', lon, lat)],
+    };
+  }
+
+  test('an administrator sees the report of a file with an overlap, and nothing is applied', async () => {
+    const file = overlappingFile();
+    await withPage(async (page) => {
+      await signIn(page, USERS.admin);
+      await mapReady(page);
+      const before = await count(page, 'path.cg-grid');
+      assert.ok(before >= DEMO.grids);
+
+      await page.getByTestId('map-upload-input').setInputFiles({
+        name: 'overlap.geojson',
+        mimeType: 'application/geo+json',
+        buffer: Buffer.from(JSON.stringify(file)),
+      });
+      const report = page.locator('[data-testid="upload-report"][data-phase="validated"]');
+      await report.waitFor({ timeout: LOAD_TIMEOUT });
+      assert.equal(await report.getAttribute('data-ok'), 'false');
+      assert.equal(await page.getByTestId('upload-file').innerText(), 'overlap.geojson');
+      assert.equal(await page.getByTestId('upload-features').innerText(), '2');
+
+      const overlap = page.locator('[data-testid="upload-problem"][data-kind="overlap"]');
+      assert.ok((await overlap.count()) >= 1, 'an overlap is reported');
+      const row = await overlap.first().innerText();
+      assert.match(row, /网格重叠/);
+      assert.match(row, /第 [12] 个/);
+      assert.match(row, /平方米|平方公里/);
+      assert.match(await page.getByTestId('upload-status').innerText(), /发现 \d+ 个问题/);
+
+      // The file is drawn over the map, with the place of the overlap.
+      assert.equal(await count(page, 'path.cg-preview'), 2);
+      assert.ok((await count(page, 'path.cg-problem')) >= 1, 'the overlap is marked');
+
+      // It cannot be applied as it is; discarding it leaves the map as it was.
+      assert.equal(await page.getByTestId('upload-apply').isDisabled(), true);
+      await page.getByTestId('upload-cancel').click();
+      await page.getByTestId('upload-report').waitFor({ state: 'detached' });
+      assert.equal(await count(page, 'path.cg-preview'), 0);
+      assert.equal(await count(page, 'path.cg-grid'), before);
+    });
+
+    // Nothing was written.
+    const token = await tokenOf(USERS.town.login);
+    const res = await callApi(server.url, 'GET', 'api/v1/grids/export?level=grid', { token });
+    assert.equal(res.data.features.length, DEMO.grids);
+  });
+});
+
+describe('the base map', () => {
+  let tiles;
+  let tileServer;
+  const tileRequests = [];
+
+  before(async () => {
+    tileServer = http.createServer((req, res) => {
+      tileRequests.push(req.url);
+      res.writeHead(200, { 'Content-Type': 'image/png', 'Cache-Control': 'no-store' });
+      res.end(PNG);
+    });
+    await new Promise((resolve) => tileServer.listen(0, '127.0.0.1', resolve));
+    const tileUrl = `http://127.0.0.1:${tileServer.address().port}/tiles/{z}/{x}/{y}.png`;
+    tiles = await startServer({
+      prepare: loadDemo,
+      settings: { 'map.tile_url': tileUrl, 'map.tile_attribution': '测试底图' },
+    });
+    await tiles.addUser({ ...USERS.town, password: PASSWORD });
+  });
+
+  after(async () => {
+    await tiles?.stop();
+    await new Promise((resolve) => (tileServer ? tileServer.close(resolve) : resolve()));
+  });
+
+  test('with map.tile_url set the map draws the tiles of that server under the grids', async () => {
+    await withPage(
+      async (page) => {
+        await signIn(page, USERS.town);
+        await mapReady(page);
+        assert.equal(await page.getByTestId('map-wrap').getAttribute('data-tiles'), 'on');
+        assert.equal(await count(page, '.leaflet-tile-pane .cg-tiles'), 1);
+        await page.locator('img.leaflet-tile.leaflet-tile-loaded').first().waitFor();
+        assert.ok(tileRequests.some((u) => /^\/tiles\/\d+\/\d+\/\d+\.png$/.test(u)), tileRequests.join(' '));
+        assert.equal(await count(page, 'path.cg-grid'), DEMO.grids);
+        assert.match(await page.locator('.leaflet-control-attribution').innerText(), /测试底图/);
+        assert.equal(await page.getByTestId('map-tile-error').count(), 0);
+      },
+      { srv: tiles },
+    );
+  });
+});
+
+/** [minLon, minLat, maxLon, maxLat] of a GeoJSON geometry. */
+function bboxOf(geometry) {
+  const bb = [Infinity, Infinity, -Infinity, -Infinity];
+  const walk = (c) => {
+    if (typeof c[0] === 'number') {
+      bb[0] = Math.min(bb[0], c[0]);
+      bb[1] = Math.min(bb[1], c[1]);
+      bb[2] = Math.max(bb[2], c[0]);
+      bb[3] = Math.max(bb[3], c[1]);
+    } else c.forEach(walk);
+  };
+  walk(geometry.coordinates);
+  return bb;
+}
