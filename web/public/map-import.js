@@ -233,6 +233,7 @@ function Count({ label, n, testid, tone }) {
 
 function ProblemTable({ problems, active, onFocus }) {
   const rows = problems.slice(0, MAX_ROWS);
+  // One body per problem: what and where on the first row, the server's words below.
   return html`<div class="table-wrap problems-wrap">
     <table class="table problems-table" data-testid="upload-problems">
       <thead>
@@ -240,18 +241,17 @@ function ProblemTable({ problems, active, onFocus }) {
           <th scope="col">${t('map.import.col.kind')}</th>
           <th scope="col">${t('map.import.col.feature')}</th>
           <th scope="col">${t('map.import.col.code')}</th>
-          <th scope="col">${t('map.import.col.message')}</th>
           <th scope="col">${t('map.import.col.area')}</th>
         </tr>
       </thead>
-      <tbody>
-        ${rows.map(
-          (p, i) => html`<tr
-            class=${active === i ? 'is-active' : ''}
-            data-testid="upload-problem"
-            data-kind=${p.kind}
-            data-feature=${Number.isInteger(p.feature) ? p.feature : ''}
-          >
+      ${rows.map(
+        (p, i) => html`<tbody
+          class=${active === i ? 'problem is-active' : 'problem'}
+          data-testid="upload-problem"
+          data-kind=${p.kind}
+          data-feature=${Number.isInteger(p.feature) ? p.feature : ''}
+        >
+          <tr>
             <td>
               <button type="button" class="link-btn problem-kind" title=${t('map.import.locate')} onClick=${() => onFocus(i)}>
                 ${kindLabel(p.kind)}
@@ -266,11 +266,11 @@ function ProblemTable({ problems, active, onFocus }) {
             <td class="mono">
               ${p.code ?? '—'} ${p.other_code && html`<span class="cell-sub mono">${t('map.import.with_code', { code: p.other_code })}</span>`}
             </td>
-            <td class="cell-detail">${p.message ?? ''}</td>
             <td class="nowrap">${Number.isFinite(p.area_m2) && p.area_m2 >= 0 ? formatArea(p.area_m2) : '—'}</td>
-          </tr>`,
-        )}
-      </tbody>
+          </tr>
+          ${p.message && html`<tr class="problem-message"><td colspan="4">${p.message}</td></tr>`}
+        </tbody>`,
+      )}
     </table>
     ${problems.length > MAX_ROWS &&
     html`<p class="table-empty">${t('map.import.more_rows', { n: MAX_ROWS, total: problems.length })}</p>`}

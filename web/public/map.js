@@ -13,7 +13,7 @@
 import * as L from './vendor/leaflet.js';
 import { useCallback, useEffect, useMemo, useRef, useState } from './vendor/preact-hooks.js';
 import { api } from './api.js';
-import { t, formatNumber, formatArea, formatDate } from './i18n.js';
+import { t, getLang, formatNumber, formatArea, formatDate } from './i18n.js';
 import { can, navigate, useSession } from './session.js';
 import { html, Icon, ErrorAlert, Notice, useLoad } from './ui.js';
 import { ImportButton, ImportReport, useImport } from './map-import.js';
@@ -167,7 +167,7 @@ function createMap(el, cfg, onTileError) {
   }
   L.control.zoom({ position: 'topright', zoomInTitle: t('map.zoom_in'), zoomOutTitle: t('map.zoom_out') }).addTo(map);
   L.control.scale({ position: 'bottomright', imperial: false }).addTo(map);
-  const attribution = L.control.attribution({ position: 'bottomright', prefix: '<a href="https://leafletjs.com">Leaflet</a>' });
+  const attribution = L.control.attribution({ position: 'bottomright', prefix: '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>' });
   attribution.addTo(map);
   let tiles = null;
   if (tiled) {
@@ -592,7 +592,8 @@ export function MapPage({ query }) {
   const handlers = useRef(null);
   handlers.current = {
     onGridClick: (c) => {
-      skipFit.current = true;
+      if (c === code) return;
+      skipFit.current = true; // clicked where the user is looking: select, do not move
       go(c);
     },
     onHover: (c, on) => setLayerState(drawnRef.current?.layers.get(c), 'is-hover', on),
@@ -619,6 +620,21 @@ export function MapPage({ query }) {
       map.remove();
     };
   }, [cfg]);
+
+  // Leaflet's own buttons follow the language too.
+  const lang = getLang();
+  useEffect(() => {
+    const el = elRef.current;
+    if (!ready || !el) return;
+    for (const [cls, key] of [
+      ['.leaflet-control-zoom-in', 'map.zoom_in'],
+      ['.leaflet-control-zoom-out', 'map.zoom_out'],
+    ]) {
+      const b = el.querySelector(cls);
+      b?.setAttribute('title', t(key));
+      b?.setAttribute('aria-label', t(key));
+    }
+  }, [ready, lang]);
 
   // The data: drawn again whenever it is reloaded.
   useEffect(() => {
