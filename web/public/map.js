@@ -238,16 +238,16 @@ function drawIndex(map, index, handlers) {
 
   // A name shows when it fits inside its polygon at this zoom, and a parent's
   // name gives way once most of its children's names show.
-  const covered = new Map(); // code -> its name, or most of its children's names, show
+  const covered = new Map(); // code -> its name, or most of its children's names, can show
+  const shown = new Map(); // code -> its own name can show
   const updateLabels = () => {
     const z = map.getZoom();
     covered.clear();
+    shown.clear();
     for (const level of ['grid', 'village', 'town', 'city']) {
       for (const it of index.list) {
         if (it.level !== level) continue;
-        const layer = layers.get(it.code);
-        const el = layer?.getTooltip()?.getElement();
-        if (!el || !it.bbox) continue;
+        if (!layers.has(it.code) || !it.bbox) continue;
         const nw = map.project([it.bbox[3], it.bbox[0]], z);
         const se = map.project([it.bbox[1], it.bbox[2]], z);
         const w = Math.abs(se.x - nw.x);
@@ -256,11 +256,19 @@ function drawIndex(map, index, handlers) {
         const kids = it.children.filter((c) => covered.has(c.code));
         const named = kids.filter((c) => covered.get(c.code)).length;
         const kidsNamed = kids.length > 0 && named * 2 > kids.length;
-        const show = !kidsNamed && w >= [...it.name].length * px + 10 && h >= px * 1.8;
+        // A polygon's box is larger than the polygon: ask for some room to spare.
+        const show = !kidsNamed && w * 0.75 >= [...it.name].length * px + 8 && h * 0.75 >= px * 1.6;
         covered.set(it.code, show || kidsNamed);
-        el.classList.toggle('is-hidden', !show);
+        shown.set(it.code, show);
       }
     }
+    // Where a division's own name shows, the names inside it do not.
+    const hide = (it, above) => {
+      const own = !above && shown.get(it.code) === true;
+      layers.get(it.code)?.getTooltip()?.getElement()?.classList.toggle('is-hidden', !own);
+      for (const c of it.children) hide(c, above || own);
+    };
+    for (const r of index.root.children) hide(r, false);
   };
   map.on('zoomend', updateLabels);
   return {
