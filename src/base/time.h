@@ -18,4 +18,11 @@ void cg_time_iso(int64_t ms, char *buf, size_t size);
 /* Formats seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ". */
 void cg_time_iso_s(int64_t s, char *buf, size_t size);
 
+/*
+ * Parses "YYYY-MM-DD", "YYYY-MM-DDTHH:MM:SSZ" or "YYYY-MM-DDTHH:MM:SS.mmmZ"
+ * (UTC) into ms since the epoch; false for anything else or a date that does
+ * not exist.
+ */
+bool cg_time_parse_iso(const char *in, int64_t *out_ms);
+
 #endif

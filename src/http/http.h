@@ -56,6 +56,9 @@ const char *cg_req_header(struct cg_req *req, const char *name);
 /* The parsed JSON body of a CG_ROUTE_JSON route (an object); borrowed. */
 json_t *cg_req_json(const struct cg_req *req);
 
+/* The raw request body and its length (after the server's checks); borrowed. */
+const char *cg_req_body(const struct cg_req *req, size_t *out_len);
+
 /* The cookie of the named name, or NULL. Borrowed. */
 const char *cg_req_cookie(struct cg_req *req, const char *name);
 /* The request's method ("GET", ...). */

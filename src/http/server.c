@@ -327,6 +327,12 @@ json_t *cg_req_json(const struct cg_req *req)
     return req->json;
 }
 
+const char *cg_req_body(const struct cg_req *req, size_t *out_len)
+{
+    *out_len = cg_str_len(&req->body);
+    return cg_str_ptr(&req->body);
+}
+
 const char *cg_req_cookie(struct cg_req *req, const char *name)
 {
     return MHD_lookup_connection_value(req->conn, MHD_COOKIE_KIND, name);

@@ -225,6 +225,17 @@ int cg_auth_account_reveal_phone(struct cg_auth *auth, const struct cg_principal
                                  const char *reason, const char *remote, char **out_phone,
                                  struct cg_error *err);
 
+/*
+ * Inside a running write job (w is the write connection): makes the grid
+ * scope of account_id the subtree grid_prefix ("" leaves it only its own
+ * items) and ends its sessions so the new scope applies at once. Used by the
+ * grid module when staff assignments change (a worker's scope follows their
+ * grid). Administrators' accounts are never changed: CG_EFORBIDDEN.
+ */
+struct cg_conn;
+int cg_auth_follow_scope(struct cg_conn *w, int64_t account_id, const char *grid_prefix,
+                         struct cg_error *err) CG_MUST_CHECK;
+
 /* ---- second factor ---------------------------------------------------------------------- */
 
 /* Starts TOTP enrolment: a new secret (not yet active) as base32 and otpauth:// URI. */

@@ -831,3 +831,29 @@ int cg_auth__account_is_admin(struct cg_db *db, int64_t id, bool *out, struct cg
     *out = v != 0;
     return rc;
 }
+
+int cg_auth_follow_scope(struct cg_conn *c, int64_t account_id, const char *grid_prefix,
+                         struct cg_error *err)
+{
+    int64_t admin = 0;
+    int rc = cg_db_query_int64(c,
+                               "SELECT EXISTS (SELECT 1 FROM account_role ar JOIN role r"
+                               " ON r.name = ar.role WHERE ar.account_id = ?1"
+                               " AND r.admin_kind IS NOT NULL)",
+                               &admin, err, "i", account_id);
+    char now[CG_TIME_ISO_LEN];
+
+    if (rc) {
+        return rc;
+    }
+    if (admin) {
+        return cg_error_set(err, CG_EFORBIDDEN,
+                            "an administrator's account cannot serve a grid; link another account");
+    }
+    now_iso(now);
+    rc = cg_db_run(c,
+                   "UPDATE account SET scope_kind = ?2, scope_ref = ?3, updated_at = ?4"
+                   " WHERE id = ?1",
+                   err, "ittt", account_id, *grid_prefix ? "grid" : "own", grid_prefix, now);
+    return rc ? rc : cg_db_run(c, "DELETE FROM session WHERE account_id = ?1", err, "i", account_id);
+}

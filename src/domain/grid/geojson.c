@@ -583,14 +583,14 @@ void cg_grid__overlaps(struct cg_grid_set *s, struct cg_grid_report *r)
         return;
     }
     for (size_t i = 0; i < s->n; i++) {
-        if (s->f[i].g) {
+        if (s->f[i].g && !s->f[i].replaced) {
             GEOSSTRtree_insert_r(s->h, tree, s->f[i].g, &s->f[i]);
         }
     }
     for (size_t i = 0; i < s->n; i++) {
         struct cg_grid_feature *f = &s->f[i];
 
-        if (!f->g) {
+        if (!f->g || f->replaced) {
             continue;
         }
         c.n = 0;

@@ -136,6 +136,26 @@ struct cg_grid__assign_row {
 int cg_grid__staff_bulk(struct cg_db *db, const struct cg_grid__staff_row *rows, size_t n,
                         const struct cg_grid__assign_row *as, size_t nas, struct cg_error *err);
 
+/* One staff member from columns col..col+5: id, name, role, employment, phone_mask, account_id. */
+struct cg_stmt;
+json_t *cg_grid__staff_json(struct cg_stmt *st, int col);
+
+/* staff_store.c: the SQL of staff, duty lists and retiring (rules in staff.c). */
+int cg_grid__staff_insert(struct cg_db *db, const struct cg_grid__staff_row *row,
+                          int64_t account_id, const struct cg_principal *actor, const char *remote,
+                          int64_t *out_id, struct cg_error *err);
+int cg_grid__staff_assign(struct cg_db *db, const struct cg_principal *actor, const char *code,
+                          int64_t staff_id, const char *role, const char *remote,
+                          struct cg_error *err);
+int cg_grid__staff_unassign(struct cg_db *db, const struct cg_principal *actor, const char *code,
+                            int64_t staff_id, const char *role, const char *remote,
+                            struct cg_error *err);
+int cg_grid__retire(struct cg_db *db, const struct cg_principal *actor, const char *code,
+                    const char *remote, struct cg_error *err);
+int cg_grid__duties_replace(struct cg_db *db, const struct cg_principal *actor, const char *kind,
+                            json_t *duties, json_t *admissible, const char *remote,
+                            struct cg_error *err);
+
 /* One grid row for the point index, with the names of its community and town. */
 struct cg_grid__index_row {
     const char *code, *name, *kind, *sector_type, *geometry;
