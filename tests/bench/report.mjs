@@ -145,6 +145,8 @@ const machine = {
   ldflags: process.env.BENCH_LDFLAGS ?? '',
   libraries: run(process.env.CIVGRID || 'build/civgrid', ['version']).split('\n').join(', '),
   postgis: info['postgis.version'] ?? null,
+  load_start: info['bench.load_start'] ?? null,
+  load_end: info['bench.load_end'] ?? null,
 };
 const out = {
   format: 1,
@@ -210,11 +212,20 @@ function markdown(header, rows) {
   ].join('\n');
 }
 
-const facts = `${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.os}; ${machine.compiler} ${machine.cflags}`;
+const load = machine.load_start != null ? `; load average ${machine.load_start} at the start, ${machine.load_end} at the end` : '';
+const facts = `${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.os}; ${machine.compiler} ${machine.cflags}${load}`;
 const checks = [];
 if (info['locate.mismatch'] != null) {
   checks.push(
     `fast path and STRtree agree on every point: ${info['locate.mismatch'] === 0 ? 'yes' : `NO, ${info['locate.mismatch']} mismatches`}`,
+  );
+}
+if (info['locate.cover_cells'] != null) {
+  const c = info['locate.cover_cells'];
+  const b = info['locate.cover_boundary_cells'];
+  checks.push(
+    `cell cover: ${c.toLocaleString('en-US')} cells, ${((b / c) * 100).toFixed(1)}% of them on a grid edge` +
+      (info['locate.index_rss_mib'] != null ? `; index about ${info['locate.index_rss_mib'].toFixed(0)} MiB` : ''),
   );
 }
 if (info['locate.found_share'] != null) checks.push(`points inside a grid: ${(info['locate.found_share'] * 100).toFixed(1)}%`);

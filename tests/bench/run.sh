@@ -40,6 +40,7 @@ LINES=$OUT/lines.jsonl
 mkdir -p "$DATA"
 : >"$LINES"
 started=$(date +%s)
+loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null; }
 
 note() { echo "==> $*" >&2; }
 info() { # id json-value
@@ -123,12 +124,15 @@ bench_fsync() {
 
 # ---- run ----------------------------------------------------------------------------------
 
+# Other work on the machine skews every figure: the load average is kept with the results.
+info bench.load_start "$(loadavg)"
 for b in $ONLY; do
     case " $BENCHES " in
     *" $b "*) "bench_$b" ;;
     *) echo "run.sh: unknown benchmark '$b' (known: $BENCHES)" >&2; exit 2 ;;
     esac
 done
+info bench.load_end "$(loadavg)"
 info bench.seconds "$(($(date +%s) - started))"
 
 node tests/bench/report.mjs --lines "$LINES" --out "$OUT/results.json" \
