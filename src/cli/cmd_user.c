@@ -360,8 +360,8 @@ static int user_role(struct cli_ctx *ctx, struct user_env *env, struct opts *o)
 static const struct {
     const char *login, *name, *role, *scope;
 } demo_accounts[] = {
-    {"demo.worker", "演示网格员（曹一村第1网格）", "grid_worker", "grid:442000105001001"},
-    {"demo.worker2", "演示网格员（曹二村第1网格）", "grid_worker", "grid:442000105002001"},
+    {"demo.worker", "演示网格员（古镇社区第1网格）", "grid_worker", "grid:442000105001001"},
+    {"demo.worker2", "演示网格员（冈东社区第1网格）", "grid_worker", "grid:442000105002001"},
     {"demo.gridleader", "演示网格长", "grid_leader", "grid:442000105001001"},
     {"demo.station", "演示村居工作站", "village_station", "grid:442000105001"},
     {"demo.duty", "演示值班长", "duty_officer", "grid:442000105"},

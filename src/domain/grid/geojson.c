@@ -829,6 +829,8 @@ json_t *cg_grid_report_json(const struct cg_grid_report *r)
         json_object_set_new(e, "message", json_string(p->message));
         if (p->other >= 0) {
             json_object_set_new(e, "other_feature", json_integer(p->other));
+        }
+        if (p->other >= 0 || p->other_code) { /* a stored grid has a code but no feature */
             json_object_set_new(e, "other_code", str_or_null(p->other_code));
         }
         if (p->has_location) {
