@@ -22,7 +22,7 @@
 #include <math.h>
 #include <pthread.h>
 
-#define CELLS_PER_GRID 256
+#define CELLS_PER_GRID 1024
 #define MAX_CELLS (4u << 20)
 #define CELL_EMPTY (-1)
 /* Cell values <= CELL_LIST encode a candidate list: -(CELL_LIST_BASE + k). */
