@@ -85,7 +85,7 @@ prepare_dongguan() {
         done
     fi
     if [ ! -s "$DONGGUAN_GEOJSON" ]; then
-        "$CIVGRID" --db "$DONGGUAN_DB" grid export "$DONGGUAN_GEOJSON" >>"$OUT/demo.log" 2>&1 ||
+        "$CIVGRID" --db "$DONGGUAN_DB" grid export --level grid "$DONGGUAN_GEOJSON" >>"$OUT/demo.log" 2>&1 ||
             { rm -f "$DONGGUAN_GEOJSON"; tail -5 "$OUT/demo.log" >&2; return 1; }
     fi
     return 0
