@@ -143,7 +143,13 @@ int cg_api_locate(struct cg_req *req, struct cg_error *err)
     size_t nsec;
     int rc = query_number(req, "lon", -180, 180, &lon, err);
 
-    rc = rc ? rc : query_number(req, "lat", -90, 90, &lat, err);
+    rc = rc ? rc : query_number(req, "lat", -180, 180, &lat, err);
+    if (!rc && fabs(lat) > 90) {
+        rc = cg_error_field(err, CG_EINVAL, "lat",
+                            fabs(lon) <= 90 ? "'lat' must lie between -90 and 90; lon and lat "
+                                              "look swapped (GeoJSON and this API put lon first)"
+                                            : "'lat' must lie between -90 and 90");
+    }
     rc = rc ? rc : query_crs(req, &gcj02, err);
     if (rc) {
         return rc;
