@@ -126,8 +126,7 @@ static json_t *place_json(const struct cg_grid_place *p)
 {
     return json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s}, s:{s:s, s:s}}", "grid", "code", p->code,
                      "name", p->name, "kind", p->kind, "community", "code", p->community_code,
-                     "name", p->community_name, "town", "code", p->town_code, "name",
-                     p->town_name);
+                     "name", p->community_name, "town", "code", p->town_code, "name", p->town_name);
 }
 
 int cg_api_locate(struct cg_req *req, struct cg_error *err)
@@ -378,14 +377,14 @@ int cg_api_grid_import(struct cg_req *req, struct cg_error *err)
         rc = CG_EINVALIDGRIDS; /* not a FeatureCollection: say so with the report */
     }
     rc = rc ? rc
-            : cg_grid_plan_apply(app->db, plan, cg_req_user(req), cg_req_remote(req), part,
-                                 &result, err);
+            : cg_grid_plan_apply(app->db, plan, cg_req_user(req), cg_req_remote(req), part, &result,
+                                 err);
     if (rc == CG_EINVALIDGRIDS) {
         json_t *e = json_pack("{s:s, s:s, s:s}", "code", "invalid_grids", "message", err->message,
                               "request_id", cg_req_id(req));
 
-        rc = cg_reply_json(req, 422,
-                           json_pack("{s:o, s:o}", "error", e, "report", cg_grid_plan_report(plan)));
+        rc = cg_reply_json(
+            req, 422, json_pack("{s:o, s:o}", "error", e, "report", cg_grid_plan_report(plan)));
         cg_grid_plan_free(plan);
         return rc;
     }
@@ -454,10 +453,10 @@ int cg_api_grid_staff_assign(struct cg_req *req, struct cg_error *err)
 
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc : cg_json_get_int(body, "worker_id", true, 1, INT64_MAX, &id, err);
-    rc = rc ? rc
-            : cg_json_get_enum(body, "role", true,
-                               (const char *const[]){"worker", "leader", "guide", NULL}, &role,
-                               err);
+    rc =
+        rc ? rc
+           : cg_json_get_enum(body, "role", true,
+                              (const char *const[]){"worker", "leader", "guide", NULL}, &role, err);
     rc = rc ? rc
             : cg_grid_staff_assign(app->db, cg_req_user(req), code, id, role, cg_req_remote(req),
                                    err);
@@ -476,8 +475,8 @@ int cg_api_grid_staff_unassign(struct cg_req *req, struct cg_error *err)
 
     rc = rc ? rc : path_id(req, "worker_id", &id, err);
     rc = rc ? rc
-            : cg_grid_staff_unassign(app->db, cg_req_user(req), code, id, role,
-                                     cg_req_remote(req), err);
+            : cg_grid_staff_unassign(app->db, cg_req_user(req), code, id, role, cg_req_remote(req),
+                                     err);
     return rc ? rc
               : cg_reply_json(req, 200,
                               json_pack("{s:s, s:I, s:b}", "grid", code, "worker_id",

@@ -19,8 +19,8 @@ struct cg_grid_locator;
 struct cg_app {
     const struct cg_config *cfg;
     struct cg_db *db;
-    struct cg_pii_keys *keys; /* the key ring of personal data */
-    struct cg_auth *auth;     /* accounts, sessions and the access decision */
+    struct cg_pii_keys *keys;      /* the key ring of personal data */
+    struct cg_auth *auth;          /* accounts, sessions and the access decision */
     struct cg_grid_locator *grids; /* point-to-grid lookup over the current grids */
     struct cg_http_server *http;
     int64_t started_ms;      /* wall clock */

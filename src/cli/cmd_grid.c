@@ -145,9 +145,8 @@ static void print_plan(const char *path, const struct cg_grid_plan *plan)
             printf("%s", json_is_string(code) ? json_string_value(code) : "file");
         }
         printf(": %s%s: %s", json_string_value(json_object_get(p, "kind")),
-               strcmp(json_string_value(json_object_get(p, "severity")), "warning")
-                   ? ""
-                   : " (warning)",
+               strcmp(json_string_value(json_object_get(p, "severity")), "warning") ? ""
+                                                                                    : " (warning)",
                json_string_value(json_object_get(p, "message")));
         if (json_object_get(p, "area_m2")) {
             printf(": %.0f m2", json_real_value(json_object_get(p, "area_m2")));

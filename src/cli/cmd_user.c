@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "db/db.h"
 #include "domain/auth/auth.h"
+#include "domain/grid/grid.h"
 #include "domain/pii/pii.h"
 
 #include <sodium.h>
@@ -163,7 +164,8 @@ static const char help_text[] =
     "leader citizen sys_admin sec_admin audit_admin. Without --password-stdin a\n"
     "random password is generated and printed once. 'demo' creates one account per\n"
     "role (those that do not exist yet) and writes their passwords to FILE\n"
-    "(default demo-accounts.txt, mode 600).\n";
+    "(default demo-accounts.txt, mode 600); a demo grid worker joins the staff of\n"
+    "its grid when the demo city is loaded.\n";
 
 static int find_login(struct cli_ctx *ctx, struct user_env *env, const char *login, int64_t *id)
 {
@@ -376,6 +378,30 @@ static const struct {
     {"demo.auditadmin", "演示审计管理员", "audit_admin", "all"},
 };
 
+/*
+ * A demo grid worker joins the staff roster of its grid when the demo city is
+ * loaded, so that its scope follows the assignment as a real worker's does.
+ */
+static void link_demo_worker(struct cli_ctx *ctx, struct user_env *env,
+                             const struct cg_account_input *in, int64_t account_id)
+{
+    struct cg_grid_staff_input staff = {in->display_name, NULL, "full_time", account_id};
+    struct cg_error err = CG_ERROR_INIT;
+    int64_t staff_id = 0;
+    json_t *card = NULL;
+
+    if (strcmp(in->roles[0], "grid_worker") ||
+        cg_grid_get(env->db, NULL, in->scope_ref, NULL, &card, &err)) {
+        return; /* no demo city, or no such grid: the account keeps its scope */
+    }
+    json_decref(card);
+    if (cg_grid_staff_create(env->db, env->keys, NULL, &staff, "cli", &staff_id, &err) ||
+        cg_grid_staff_assign(env->db, NULL, in->scope_ref, staff_id, "worker", "cli", &err)) {
+        cli_error(ctx, "cannot put '%s' on the staff of grid %s: %s", in->login, in->scope_ref,
+                  err.message);
+    }
+}
+
 static int user_demo(struct cli_ctx *ctx, struct user_env *env, struct opts *o)
 {
     const char *path = o->out ? o->out : "demo-accounts.txt";
@@ -412,6 +438,7 @@ static int user_demo(struct cli_ctx *ctx, struct user_env *env, struct opts *o)
             fclose(f);
             return CLI_FAIL;
         }
+        link_demo_worker(ctx, env, &in, id);
         fprintf(f, "%-18s %-16s %-22s %s\n", demo_accounts[i].role, in.login, password,
                 demo_accounts[i].scope);
         printf("%-18s %-16s %-22s %s\n", demo_accounts[i].role, in.login, password,

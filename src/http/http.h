@@ -24,8 +24,8 @@ struct cg_str;
 typedef int cg_handler_fn(struct cg_req *req, struct cg_error *err);
 
 enum cg_route_flags {
-    CG_ROUTE_JSON = 1 << 0,  /* the body must be a JSON object (Content-Type: application/json) */
-    CG_ROUTE_WRITE = 1 << 1, /* runs on a worker thread: it waits for a durable commit */
+    CG_ROUTE_JSON = 1 << 0,   /* the body must be a JSON object (Content-Type: application/json) */
+    CG_ROUTE_WRITE = 1 << 1,  /* runs on a worker thread: it waits for a durable commit */
     CG_ROUTE_UPLOAD = 1 << 2, /* the body may be up to max_upload bytes (files) */
 };
 

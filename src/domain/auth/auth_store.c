@@ -855,5 +855,6 @@ int cg_auth_follow_scope(struct cg_conn *c, int64_t account_id, const char *grid
                    "UPDATE account SET scope_kind = ?2, scope_ref = ?3, updated_at = ?4"
                    " WHERE id = ?1",
                    err, "ittt", account_id, *grid_prefix ? "grid" : "own", grid_prefix, now);
-    return rc ? rc : cg_db_run(c, "DELETE FROM session WHERE account_id = ?1", err, "i", account_id);
+    return rc ? rc
+              : cg_db_run(c, "DELETE FROM session WHERE account_id = ?1", err, "i", account_id);
 }

@@ -16,7 +16,8 @@ bool cg_crs_outside_china(double lon, double lat);
 /* WGS-84 -> GCJ-02: the published closed form (exact, one way). */
 void cg_crs_wgs84_to_gcj02(double lon, double lat, double *out_lon, double *out_lat);
 
-/* GCJ-02 -> WGS-84 by fixed-point iteration until the forward transform matches within 1e-9 degrees (~0.1 mm). */
+/* GCJ-02 -> WGS-84 by fixed-point iteration, until the forward transform matches within 1e-9
+ * degrees (~0.1 mm). */
 void cg_crs_gcj02_to_wgs84(double lon, double lat, double *out_lon, double *out_lat);
 
 #endif

@@ -143,8 +143,8 @@ static size_t split(GEOSContextHandle_t h, const GEOSGeometry *region, size_t k,
         CG_ASSERT(vd != NULL);
         made = 0;
         for (int i = 0; i < GEOSGetNumGeometries_r(h, vd) && made < k; i++) {
-            GEOSGeometry *cell = polygonal(
-                h, GEOSIntersection_r(h, GEOSGetGeometryN_r(h, vd, i), region));
+            GEOSGeometry *cell =
+                polygonal(h, GEOSIntersection_r(h, GEOSGetGeometryN_r(h, vd, i), region));
 
             if (!cell || GEOSisEmpty_r(h, cell)) {
                 if (cell) {
@@ -205,7 +205,8 @@ static void share(size_t total, const double *weight, size_t n, size_t min, size
 static GEOSGeometry *outline(GEOSContextHandle_t h, const char *text)
 {
     json_t *root = json_loads(text, 0, NULL);
-    json_t *geom = json_object_get(json_array_get(json_object_get(root, "features"), 0), "geometry");
+    json_t *geom =
+        json_object_get(json_array_get(json_object_get(root, "features"), 0), "geometry");
     char *gtext = geom ? json_dumps(geom, JSON_COMPACT) : NULL;
     GEOSGeometry *g = gtext ? cg_grid__read_geometry(h, gtext) : NULL;
 
@@ -241,7 +242,8 @@ static struct cg_grid_feature *feature(struct city *c, enum cg_grid_level level,
 /* Orders parts[0..n) west to east, north to south (the order their codes follow). */
 static void order_parts(struct city *c, GEOSGeometry **parts, size_t n)
 {
-    struct cg_grid_feature *tmp = cg_calloc(n + 1, sizeof(*tmp)), **ptr = cg_calloc(n + 1, sizeof(*ptr));
+    struct cg_grid_feature *tmp = cg_calloc(n + 1, sizeof(*tmp)),
+                           **ptr = cg_calloc(n + 1, sizeof(*ptr));
     GEOSGeometry **sorted = cg_calloc(n + 1, sizeof(*sorted));
 
     for (size_t i = 0; i < n; i++) {
@@ -319,9 +321,9 @@ static void make_villages(struct city *c, size_t ti, const char *const *names, s
     free(parts);
 }
 
-static const char *const guzhen_villages[] = {
-    "古镇社区", "冈东社区", "海洲村", "曹一村", "曹二村", "曹三村", "古一村",
-    "古二村",   "古三村",   "古四村", "六坊村", "七坊村", "冈南村"};
+static const char *const guzhen_villages[] = {"古镇社区", "冈东社区", "海洲村", "曹一村", "曹二村",
+                                              "曹三村",   "古一村",   "古二村", "古三村", "古四村",
+                                              "六坊村",   "七坊村",   "冈南村"};
 
 /* Half the side of the box around (lon, lat) that cuts area_m2 out of city. */
 static GEOSGeometry *cut_town(GEOSContextHandle_t h, const GEOSGeometry *city, double lon,
@@ -575,7 +577,8 @@ static int load_staff(struct cg_db *db, struct cg_pii_keys *keys, struct city *c
     as = cg_calloc(st->workers * 2 + ngrids + 1, sizeof(*as));
     for (size_t g = 0; g < ngrids; g++) {
         for (size_t k = 0; k < count[g]; k++) {
-            person(&rng, keys, &rows[nrows], k == 0 || pick(&rng, 6) == 0 ? "full_time" : "part_time");
+            person(&rng, keys, &rows[nrows],
+                   k == 0 || pick(&rng, 6) == 0 ? "full_time" : "part_time");
             as[nas++] = (struct cg_grid__assign_row){nrows, grids[g]->code, "worker"};
             if (k == 0) {
                 as[nas++] = (struct cg_grid__assign_row){nrows, grids[g]->code, "leader"};
@@ -631,8 +634,9 @@ int cg_grid_demo_load(struct cg_db *db, struct cg_pii_keys *keys, const char *ci
         json_decref(rep);
     }
     if (!rc && cg_grid__plan_has_stored(plan)) {
-        rc = cg_error_set(err, CG_ECONFLICT,
-                          "the %s demo is loaded already (its divisions are in the database)", city);
+        rc =
+            cg_error_set(err, CG_ECONFLICT,
+                         "the %s demo is loaded already (its divisions are in the database)", city);
     }
     rc = rc ? rc : cg_grid_plan_apply(db, plan, NULL, "demo", false, &result, err);
     json_decref(result);

@@ -35,8 +35,8 @@ struct cg_grid_demo_stats {
  * (CG_ECONFLICT) when the city's grids are already there.
  */
 int cg_grid_demo_load(struct cg_db *db, struct cg_pii_keys *keys, const char *city, uint64_t seed,
-                      int seq_width, struct cg_grid_demo_stats *out, struct cg_error *err)
-    CG_MUST_CHECK;
+                      int seq_width, struct cg_grid_demo_stats *out,
+                      struct cg_error *err) CG_MUST_CHECK;
 
 /* The demo city's divisions and grids as a GeoJSON FeatureCollection (new reference). */
 int cg_grid_demo_collection(const char *city, uint64_t seed, int seq_width, json_t **out,

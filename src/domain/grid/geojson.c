@@ -619,9 +619,9 @@ void cg_grid__overlaps(struct cg_grid_set *s, struct cg_grid_report *r)
             }
             if (!cg_grid__area_m2(s->h, inter, &a, &x, &y) && a > CG_GRID_OVERLAP_TOLERANCE_M2) {
                 if (second->idx >= 0) {
-                    p = add(r, first->idx, first->code, "overlap",
-                            "overlap with feature %ld%s%s%s", second->idx,
-                            second->code ? " (" : "", fcode(second), second->code ? ")" : "");
+                    p = add(r, first->idx, first->code, "overlap", "overlap with feature %ld%s%s%s",
+                            second->idx, second->code ? " (" : "", fcode(second),
+                            second->code ? ")" : "");
                 } else {
                     p = add(r, first->idx, first->code, "overlap",
                             "overlap with %s %s (%s), already stored",

@@ -306,10 +306,10 @@ static void check_inside(struct cg_grid_plan *p, struct cg_grid_feature *child,
 
     if (out && !cg_grid__area_m2(p->s.h, out, &a, &x, &y) && a > CG_GRID_OVERLAP_TOLERANCE_M2) {
         struct cg_grid_feature *named = child->idx >= 0 ? child : parent;
-        struct cg_grid_problem *pr = cg_grid__problem(
-            &p->r, named->idx, named->code, "outside_parent", false,
-            "%s %s reaches outside its %s %s", cg_grid_level_name(child->level), child->code,
-            cg_grid_level_name(parent->level), parent->code);
+        struct cg_grid_problem *pr =
+            cg_grid__problem(&p->r, named->idx, named->code, "outside_parent", false,
+                             "%s %s reaches outside its %s %s", cg_grid_level_name(child->level),
+                             child->code, cg_grid_level_name(parent->level), parent->code);
         GEOSGeometry *pt = GEOSPointOnSurface_r(p->s.h, out);
 
         pr->area_m2 = a;
@@ -326,7 +326,8 @@ static void check_inside(struct cg_grid_plan *p, struct cg_grid_feature *child,
     }
 }
 
-/* Area of parent not covered by its children (territorial grids of a village, villages of a town). */
+/* Area of parent that none of its children cover (territorial grids of a village, villages
+ * of a town). */
 static void check_gap(struct cg_grid_plan *p, struct cg_grid_feature *parent,
                       struct cg_grid_feature **kids, size_t n)
 {
@@ -564,8 +565,7 @@ json_t *cg_grid_plan_report(const struct cg_grid_plan *p)
 }
 
 int cg_grid_plan_apply(struct cg_db *db, struct cg_grid_plan *p, const struct cg_principal *actor,
-                       const char *remote, bool partial, json_t **out_result,
-                       struct cg_error *err)
+                       const char *remote, bool partial, json_t **out_result, struct cg_error *err)
 {
     struct cg_grid__apply_counts counts = {0};
     json_t *skipped = json_array();

@@ -27,18 +27,18 @@ struct cg_grid_feature {
     enum cg_grid_level level;
     char *code; /* NULL when absent (a grid still to be numbered) */
     char *name;
-    char *community;        /* properties.community of a grid without a code */
-    char kind[16];          /* "territorial" or "sector" (grids) */
-    char sector_type[16];   /* "" unless kind is sector */
+    char *community;      /* properties.community of a grid without a code */
+    char kind[16];        /* "territorial" or "sector" (grids) */
+    char sector_type[16]; /* "" unless kind is sector */
     int64_t households, population;
-    int64_t version;        /* store rows: current version; file rows: 0 */
-    GEOSGeometry *g;        /* valid geometry, NULL when absent or broken */
+    int64_t version; /* store rows: current version; file rows: 0 */
+    GEOSGeometry *g; /* valid geometry, NULL when absent or broken */
     double area_m2;
-    double bbox[4];         /* min lon, min lat, max lon, max lat */
-    double cx, cy;          /* centroid */
-    bool bad;               /* an error was reported for it: never applied */
+    double bbox[4]; /* min lon, min lat, max lon, max lat */
+    double cx, cy;  /* centroid */
+    bool bad;       /* an error was reported for it: never applied */
     bool has_props_error;
-    bool replaced;          /* a store row that a file feature of the same code replaces */
+    bool replaced; /* a store row that a file feature of the same code replaces */
     /* set by the plan */
     enum { CHANGE_NONE, CHANGE_NEW, CHANGE_REDRAWN, CHANGE_UPDATED } change;
     struct cg_grid_feature *stored; /* the store's current row of the same code */

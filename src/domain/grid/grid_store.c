@@ -45,8 +45,8 @@ int cg_grid__next_seq(struct cg_db *db, const char *community, int64_t *out, str
 }
 
 /* Adds a stored row to s unless its code is there already; takes geometry text. */
-static void add_row(struct cg_grid_set *s, json_t *seen, enum cg_grid_level level,
-                    const char *code, const char *name, const char *geometry)
+static void add_row(struct cg_grid_set *s, json_t *seen, enum cg_grid_level level, const char *code,
+                    const char *name, const char *geometry)
 {
     struct cg_grid_feature *f;
 
@@ -74,11 +74,12 @@ static int load_prefix(struct cg_conn *c, const char *prefix, const char *at, st
 
     prefix_end(prefix, end, sizeof(end));
     /* The division itself, its ancestors, and everything under it. */
-    rc = cg_db_prepare_bind(c,
-                            "SELECT code, level, name, COALESCE(geometry, '') FROM division"
-                            " WHERE (code >= ?1 AND code < ?2) OR code = substr(?1, 1, length(code))"
-                            " ORDER BY code",
-                            &st, err, "tt", prefix, end);
+    rc =
+        cg_db_prepare_bind(c,
+                           "SELECT code, level, name, COALESCE(geometry, '') FROM division"
+                           " WHERE (code >= ?1 AND code < ?2) OR code = substr(?1, 1, length(code))"
+                           " ORDER BY code",
+                           &st, err, "tt", prefix, end);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         add_row(s, seen, level_from(cg_db_column_text(st, 1)), cg_db_column_text(st, 0),
                 cg_db_column_text(st, 2), cg_db_column_text(st, 3));
@@ -183,8 +184,8 @@ static int apply_grid(struct cg_conn *c, struct cg_grid_set *s, struct cg_grid_f
     rc = cg_db_query_int64(c, "SELECT COALESCE(MAX(version), 0) FROM grid WHERE code = ?1",
                            &version, err, "t", f->code);
     if (!rc && f->change == CHANGE_REDRAWN) {
-        rc = cg_db_run(c, "UPDATE grid SET valid_to = ?2 WHERE code = ?1 AND valid_to IS NULL",
-                       err, "tt", f->code, now);
+        rc = cg_db_run(c, "UPDATE grid SET valid_to = ?2 WHERE code = ?1 AND valid_to IS NULL", err,
+                       "tt", f->code, now);
     }
     if (rc) {
         return rc;
@@ -239,8 +240,8 @@ static int apply_run(struct cg_conn *c, void *ctx, struct cg_error *err)
         }
     }
     if (!rc) {
-        struct cg_audit_entry e = {j->actor_id, j->actor, j->remote, "grid.import", "grid",
-                                   NULL,        "ok",     detail};
+        struct cg_audit_entry e = {j->actor_id, j->actor, j->remote, "grid.import",
+                                   "grid",      NULL,     "ok",      detail};
 
         snprintf(detail, sizeof(detail),
                  "divisions %" PRId64 ", grids new %" PRId64 ", redrawn %" PRId64
@@ -335,8 +336,8 @@ static int bulk_run(struct cg_conn *c, void *ctx, struct cg_error *err)
                        err, "titt", j->as[i].grid_code, ids[j->as[i].staff], j->as[i].role, now);
     }
     if (!rc) {
-        struct cg_audit_entry e = {0, NULL, "demo", "grid.staff.import", "grid_staff", NULL, "ok",
-                                   detail};
+        struct cg_audit_entry e = {0,    NULL, "demo", "grid.staff.import", "grid_staff",
+                                   NULL, "ok", detail};
 
         snprintf(detail, sizeof(detail), "%zu staff, %zu assignments", j->n, j->nas);
         rc = cg_audit_append(c, &e, err);
@@ -464,12 +465,13 @@ int cg_grid_export(struct cg_db *db, const struct cg_principal *actor,
     at_or_now(o->at, nowb, &at);
     prefix_end(prefix, end, sizeof(end));
     cg_str_adds(out, "{\"type\":\"FeatureCollection\",\"features\":[");
-    rc = cg_db_prepare_bind(c,
-                            "SELECT code, level, name, COALESCE(parent_code, ''),"
-                            " COALESCE(geometry, ''), area_m2 FROM division"
-                            " WHERE (code >= ?1 AND code < ?2) OR code = substr(?1, 1, length(code))"
-                            " ORDER BY length(code), code",
-                            &st, err, "tt", prefix, end);
+    rc =
+        cg_db_prepare_bind(c,
+                           "SELECT code, level, name, COALESCE(parent_code, ''),"
+                           " COALESCE(geometry, ''), area_m2 FROM division"
+                           " WHERE (code >= ?1 AND code < ?2) OR code = substr(?1, 1, length(code))"
+                           " ORDER BY length(code), code",
+                           &st, err, "tt", prefix, end);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         enum cg_grid_level lv = level_from(cg_db_column_text(st, 1));
         json_t *props;
@@ -525,26 +527,27 @@ int cg_grid_export(struct cg_db *db, const struct cg_principal *actor,
 
 json_t *cg_grid__staff_json(struct cg_stmt *st, int col)
 {
-    return json_pack("{s:I, s:s, s:s, s:s, s:o, s:o}", "worker_id",
-                     (json_int_t)cg_db_column_int64(st, col), "name", cg_db_column_text(st, col + 1),
-                     "role", cg_db_column_text(st, col + 2), "employment",
-                     cg_db_column_text(st, col + 3), "phone",
-                     cg_db_column_is_null(st, col + 4) ? json_null()
-                                                      : json_string(cg_db_column_text(st, col + 4)),
-                     "account_id",
-                     cg_db_column_is_null(st, col + 5)
-                         ? json_null()
-                         : json_integer((json_int_t)cg_db_column_int64(st, col + 5)));
+    return json_pack(
+        "{s:I, s:s, s:s, s:s, s:o, s:o}", "worker_id", (json_int_t)cg_db_column_int64(st, col),
+        "name", cg_db_column_text(st, col + 1), "role", cg_db_column_text(st, col + 2),
+        "employment", cg_db_column_text(st, col + 3), "phone",
+        cg_db_column_is_null(st, col + 4) ? json_null()
+                                          : json_string(cg_db_column_text(st, col + 4)),
+        "account_id",
+        cg_db_column_is_null(st, col + 5)
+            ? json_null()
+            : json_integer((json_int_t)cg_db_column_int64(st, col + 5)));
 }
 
 static int duty_lists(struct cg_conn *c, const char *kind, json_t *card, struct cg_error *err)
 {
     struct cg_stmt *st = NULL;
     json_t *duties = json_array(), *adm = json_array();
-    int rc = cg_db_prepare_bind(c,
-                                "SELECT list, text, standard_ref FROM grid_duty WHERE grid_kind = ?1"
-                                " ORDER BY list, position",
-                                &st, err, "t", kind);
+    int rc =
+        cg_db_prepare_bind(c,
+                           "SELECT list, text, standard_ref FROM grid_duty WHERE grid_kind = ?1"
+                           " ORDER BY list, position",
+                           &st, err, "t", kind);
 
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         json_t *item = json_pack("{s:s}", "text", cg_db_column_text(st, 1));
@@ -721,18 +724,17 @@ int cg_grid_list(struct cg_db *db, const struct cg_principal *actor, const struc
         }
         json_array_append_new(
             list,
-            json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:I, s:s, s:o, s:I}", "code",
-                      cg_db_column_text(st, 0), "name", cg_db_column_text(st, 1), "community_code",
-                      cg_db_column_text(st, 2), "kind", cg_db_column_text(st, 3), "sector_type",
-                      cg_db_column_is_null(st, 4) ? json_null()
-                                                  : json_string(cg_db_column_text(st, 4)),
-                      "households", (json_int_t)cg_db_column_int64(st, 5), "population",
-                      (json_int_t)cg_db_column_int64(st, 6), "area_m2", cg_db_column_double(st, 7),
-                      "version", (json_int_t)cg_db_column_int64(st, 8), "valid_from",
-                      cg_db_column_text(st, 9), "valid_to",
-                      cg_db_column_is_null(st, 10) ? json_null()
-                                                   : json_string(cg_db_column_text(st, 10)),
-                      "staff", (json_int_t)cg_db_column_int64(st, 11)));
+            json_pack(
+                "{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:f, s:I, s:s, s:o, s:I}", "code",
+                cg_db_column_text(st, 0), "name", cg_db_column_text(st, 1), "community_code",
+                cg_db_column_text(st, 2), "kind", cg_db_column_text(st, 3), "sector_type",
+                cg_db_column_is_null(st, 4) ? json_null() : json_string(cg_db_column_text(st, 4)),
+                "households", (json_int_t)cg_db_column_int64(st, 5), "population",
+                (json_int_t)cg_db_column_int64(st, 6), "area_m2", cg_db_column_double(st, 7),
+                "version", (json_int_t)cg_db_column_int64(st, 8), "valid_from",
+                cg_db_column_text(st, 9), "valid_to",
+                cg_db_column_is_null(st, 10) ? json_null() : json_string(cg_db_column_text(st, 10)),
+                "staff", (json_int_t)cg_db_column_int64(st, 11)));
     }
     cg_db_finalize(st);
     if (rc < 0) {
@@ -740,9 +742,11 @@ int cg_grid_list(struct cg_db *db, const struct cg_principal *actor, const struc
         return rc;
     }
     if (n > q->limit) {
-        last = json_string_value(json_object_get(json_array_get(list, (size_t)q->limit - 1), "code"));
+        last =
+            json_string_value(json_object_get(json_array_get(list, (size_t)q->limit - 1), "code"));
     }
-    *out = json_pack("{s:o, s:o}", "grids", list, "next_after", last ? json_string(last) : json_null());
+    *out = json_pack("{s:o, s:o}", "grids", list, "next_after",
+                     last ? json_string(last) : json_null());
     return 0;
 }
 
@@ -763,7 +767,8 @@ int cg_grid_divisions(struct cg_db *db, const struct cg_principal *actor, const 
                   "SELECT d.code, d.level, d.name, d.parent_code, d.area_m2,"
                   " (SELECT COUNT(*) FROM grid g WHERE g.code >= d.code AND g.code < d.code || ':'"
                   "  AND g.valid_to IS NULL)"
-                  " FROM division d WHERE (?1 IS NULL AND d.parent_code IS NULL) OR d.parent_code = ?1"
+                  " FROM division d WHERE (?1 IS NULL AND d.parent_code IS NULL) OR d.parent_code "
+                  "= ?1"
                   " ORDER BY d.code",
                   &st, err, "t", parent);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
@@ -803,10 +808,11 @@ bool cg_grid_bounds(struct cg_db *db, const struct cg_principal *actor, double o
         return false;
     }
     prefix_end(prefix, end, sizeof(end));
-    if (!cg_db_prepare_bind(c,
-                            "SELECT MIN(min_lon), MIN(min_lat), MAX(max_lon), MAX(max_lat), COUNT(*)"
-                            " FROM grid WHERE code >= ?1 AND code < ?2 AND valid_to IS NULL",
-                            &st, &err, "tt", prefix, end) &&
+    if (!cg_db_prepare_bind(
+            c,
+            "SELECT MIN(min_lon), MIN(min_lat), MAX(max_lon), MAX(max_lat), COUNT(*)"
+            " FROM grid WHERE code >= ?1 AND code < ?2 AND valid_to IS NULL",
+            &st, &err, "tt", prefix, end) &&
         cg_db_step(st, &err) == CG_DB_ROW && cg_db_column_int64(st, 4) > 0) {
         for (int i = 0; i < 4; i++) {
             out[i] = cg_db_column_double(st, i);

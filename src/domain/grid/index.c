@@ -105,8 +105,8 @@ int cg_grid_index_locate(const struct cg_grid_index *ix, double lon, double lat)
     int cx, cy;
     int32_t v;
 
-    if (!ix->cell || !(lon >= ix->bbox[0] && lon <= ix->bbox[2] && lat >= ix->bbox[1] &&
-                       lat <= ix->bbox[3])) {
+    if (!ix->cell ||
+        !(lon >= ix->bbox[0] && lon <= ix->bbox[2] && lat >= ix->bbox[1] && lat <= ix->bbox[3])) {
         return -1; /* also NaN */
     }
     cx = (int)((lon - ix->x0) / ix->cw);
@@ -244,9 +244,9 @@ void cg_grid_index_place(const struct cg_grid_index *ix, int slot, struct cg_gri
     const struct slot *s = &ix->s[slot];
 
     CG_ASSERT(slot >= 0 && (size_t)slot < ix->n + ix->nsec);
-    *out = (struct cg_grid_place){s->code,           s->name,           s->kind,
-                                  s->sector_type,    s->community_code, s->community_name,
-                                  s->town_code,      s->town_name};
+    *out =
+        (struct cg_grid_place){s->code,           s->name,           s->kind,      s->sector_type,
+                               s->community_code, s->community_name, s->town_code, s->town_name};
 }
 
 /* ---- building --------------------------------------------------------------------------- */
@@ -334,8 +334,7 @@ static void push_list(struct cg_grid_index *ix, const int32_t *c, size_t n, int3
 }
 
 /* Classifies the block of cells [cx, cx+size) x [cy, cy+size) among candidates c[0..n). */
-static void classify(struct cg_grid_index *ix, int cx, int cy, int size, const int32_t *c,
-                     size_t n)
+static void classify(struct cg_grid_index *ix, int cx, int cy, int size, const int32_t *c, size_t n)
 {
     double x0 = ix->x0 + cx * ix->cw, y0 = ix->y0 + cy * ix->ch;
     double x1 = ix->x0 + (cx + size) * ix->cw, y1 = ix->y0 + (cy + size) * ix->ch;

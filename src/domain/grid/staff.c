@@ -151,13 +151,11 @@ static int check_items(json_t *items, const char *field, struct cg_error *err)
 }
 
 int cg_grid_duties_set(struct cg_db *db, const struct cg_principal *actor, const char *kind,
-                       json_t *duties, json_t *admissible, const char *remote,
-                       struct cg_error *err)
+                       json_t *duties, json_t *admissible, const char *remote, struct cg_error *err)
 {
-    static const char *const sectors[] = {"sector:school",     "sector:hospital",
-                                          "sector:market",     "sector:park",
-                                          "sector:enterprise", "sector:government",
-                                          "sector:other",      NULL};
+    static const char *const sectors[] = {
+        "sector:school",     "sector:hospital",   "sector:market", "sector:park",
+        "sector:enterprise", "sector:government", "sector:other",  NULL};
     int rc;
 
     if (!kind || (strcmp(kind, "territorial") && !one_of(kind, sectors))) {

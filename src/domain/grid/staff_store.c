@@ -57,8 +57,8 @@ static int insert_run(struct cg_conn *c, void *ctx, struct cg_error *err)
                                   j->account_id);
         }
         rc = rc ? rc
-                : cg_db_query_int64(c, "SELECT COUNT(*) FROM grid_staff WHERE account_id = ?1",
-                                    &n, err, "i", j->account_id);
+                : cg_db_query_int64(c, "SELECT COUNT(*) FROM grid_staff WHERE account_id = ?1", &n,
+                                    err, "i", j->account_id);
         if (!rc && n) {
             return cg_error_field(err, CG_ECONFLICT, "account_id",
                                   "account %" PRId64 " belongs to another staff member already",
@@ -77,8 +77,7 @@ static int insert_run(struct cg_conn *c, void *ctx, struct cg_error *err)
     }
     j->id = cg_db_last_insert_id(c);
     snprintf(id, sizeof(id), "%" PRId64, j->id);
-    return audit(c, j->actor, j->remote, "grid.staff.create", "grid_staff", id, r->employment,
-                 err);
+    return audit(c, j->actor, j->remote, "grid.staff.create", "grid_staff", id, r->employment, err);
 }
 
 int cg_grid__staff_insert(struct cg_db *db, const struct cg_grid__staff_row *row,
@@ -168,9 +167,9 @@ static int assign_run(struct cg_conn *c, void *ctx, struct cg_error *err)
         return cg_error_field(err, CG_ENOTFOUND, "code", "no grid '%.20s'", j->code);
     }
     rc = rc ? rc
-            : cg_db_query_int64(c,
-                                "SELECT COUNT(*) FROM grid_staff WHERE id = ?1 AND status = 'active'",
-                                &n, err, "i", j->staff_id);
+            : cg_db_query_int64(
+                  c, "SELECT COUNT(*) FROM grid_staff WHERE id = ?1 AND status = 'active'", &n, err,
+                  "i", j->staff_id);
     if (!rc && !n) {
         return cg_error_field(err, CG_ENOTFOUND, "worker_id", "no active staff member %" PRId64,
                               j->staff_id);
@@ -361,9 +360,10 @@ int cg_grid_duties(struct cg_db *db, json_t **out, struct cg_error *err)
         if (!cg_db_column_is_null(st, 3)) {
             json_object_set_new(item, "standard_ref", json_string(cg_db_column_text(st, 3)));
         }
-        json_array_append_new(
-            json_object_get(cur, strcmp(cg_db_column_text(st, 1), "duty") ? "admissible" : "duties"),
-            item);
+        json_array_append_new(json_object_get(cur, strcmp(cg_db_column_text(st, 1), "duty")
+                                                       ? "admissible"
+                                                       : "duties"),
+                              item);
     }
     cg_db_finalize(st);
     if (rc < 0) {
@@ -410,9 +410,10 @@ static int duties_run(struct cg_conn *c, void *ctx, struct cg_error *err)
 
     rc = rc ? rc : insert_items(c, j->kind, "duty", j->duties, err);
     rc = rc ? rc : insert_items(c, j->kind, "admissible", j->admissible, err);
-    snprintf(detail, sizeof(detail), "%zu duties, %zu admissible items",
-             json_array_size(j->duties), json_array_size(j->admissible));
-    return rc ? rc : audit(c, j->actor, j->remote, "grid.duties", "grid_kind", j->kind, detail, err);
+    snprintf(detail, sizeof(detail), "%zu duties, %zu admissible items", json_array_size(j->duties),
+             json_array_size(j->admissible));
+    return rc ? rc
+              : audit(c, j->actor, j->remote, "grid.duties", "grid_kind", j->kind, detail, err);
 }
 
 int cg_grid__duties_replace(struct cg_db *db, const struct cg_principal *actor, const char *kind,

@@ -131,12 +131,13 @@ static void test_overlap_area(void **state)
 static void test_bow_tie(void **state)
 {
     struct cg_grid_report r;
-    const struct cg_grid_problem *p = expect_one(
-        &r,
-        "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{\"type\":\"Polygon\","
-        "\"coordinates\":[[[113.19,22.61],[113.20,22.62],[113.20,22.61],[113.19,22.62],"
-        "[113.19,22.61]]]}}",
-        "invalid_geometry");
+    const struct cg_grid_problem *p =
+        expect_one(&r,
+                   "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},"
+                   "\"geometry\":{\"type\":\"Polygon\","
+                   "\"coordinates\":[[[113.19,22.61],[113.20,22.62],[113.20,22.61],[113.19,22.62],"
+                   "[113.19,22.61]]]}}",
+                   "invalid_geometry");
 
     (void)state;
     assert_true(p->has_location);
@@ -152,13 +153,15 @@ static void test_open_ring_and_few_points(void **state)
 
     (void)state;
     expect_one(&r,
-               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{\"type\":"
+               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{"
+               "\"type\":"
                "\"Polygon\",\"coordinates\":[[[113.19,22.61],[113.20,22.61],[113.20,22.62],"
                "[113.19,22.62]]]}}",
                "ring_not_closed");
     cg_grid_report_release(&r);
     expect_one(&r,
-               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{\"type\":"
+               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001006\"},\"geometry\":{"
+               "\"type\":"
                "\"Polygon\",\"coordinates\":[[[113.19,22.61],[113.20,22.61],[113.19,22.61]]]}}",
                "too_few_points");
     cg_grid_report_release(&r);
@@ -182,7 +185,8 @@ static void test_swapped_and_outside(void **state)
 
 static void test_duplicate_and_missing_code(void **state)
 {
-    char *f[3] = {box("442000105001005", 113.19, 22.61, 113.20, 22.62), box("442000105001005", 113.20, 22.61, 113.21, 22.62),
+    char *f[3] = {box("442000105001005", 113.19, 22.61, 113.20, 22.62),
+                  box("442000105001005", 113.20, 22.61, 113.21, 22.62),
                   cg_strdup("{\"type\":\"Feature\",\"properties\":{},\"geometry\":{\"type\":"
                             "\"MultiPolygon\",\"coordinates\":[[[[113.30,22.61],[113.31,22.61],"
                             "[113.31,22.62],[113.30,22.61]]]]}}")};
@@ -214,7 +218,8 @@ static void test_point_feature(void **state)
 
     (void)state;
     expect_one(&r,
-               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001007\"},\"geometry\":{\"type\":"
+               "{\"type\":\"Feature\",\"properties\":{\"code\":\"442000105001007\"},\"geometry\":{"
+               "\"type\":"
                "\"Point\",\"coordinates\":[113.19,22.61]}}",
                "not_polygon");
     cg_grid_report_release(&r);

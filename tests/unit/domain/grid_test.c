@@ -185,9 +185,8 @@ static void test_import_then_unchanged(void **state)
     p = plan_of(f->db, text, false);
     rep = cg_grid_plan_report(p);
     assert_true(json_is_true(json_object_get(rep, "ok")));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "changes"),
-                                                        "grids_unchanged")),
-                     4);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(rep, "changes"), "grids_unchanged")), 4);
     assert_int_equal(
         json_integer_value(json_object_get(json_object_get(rep, "changes"), "divisions")), 0);
     json_decref(rep);
@@ -244,10 +243,8 @@ static void test_outside_parent_refused_whole(void **state)
     pr = problem(rep, "outside_parent");
     assert_non_null(pr);
     assert_string_equal(json_string_value(json_object_get(pr, "code")), "442000105001004");
-    assert_true(fabs(json_real_value(json_object_get(pr, "area_m2")) - 0.005 * 0.01 * 110574 *
-                                                                            111320 *
-                                                                            cos(22.005 * M_PI / 180)) <
-                1000);
+    assert_true(fabs(json_real_value(json_object_get(pr, "area_m2")) -
+                     0.005 * 0.01 * 110574 * 111320 * cos(22.005 * M_PI / 180)) < 1000);
     assert_int_equal(apply(f->db, p, false, NULL), CG_EINVALIDGRIDS);
     assert_int_equal(count(f->db, "SELECT COUNT(*) FROM grid"), 0);
     assert_int_equal(count(f->db, "SELECT COUNT(*) FROM division"), 0);
@@ -335,8 +332,8 @@ static void test_redraw_keeps_version(void **state)
     begin(&sb);
     box(&sb, "\"code\":\"442000105001001\",\"name\":\"一\"", 113.0, 22.01, 113.012, 22.02);
     box(&sb, "\"code\":\"442000105001002\",\"name\":\"二\"", 113.012, 22.01, 113.02, 22.02);
-    box(&sb, "\"code\":\"442000105001003\",\"name\":\"三\",\"households\":400", 113.0, 22.0,
-        113.01, 22.01);
+    box(&sb, "\"code\":\"442000105001003\",\"name\":\"三\",\"households\":400", 113.0, 22.0, 113.01,
+        22.01);
     text = end(&sb);
     load(f->db, text);
     free(text);
@@ -354,9 +351,9 @@ static void test_redraw_keeps_version(void **state)
     assert_int_equal(cg_grid_get(f->db, NULL, "442000105001001", NULL, &card, &err), 0);
     assert_int_equal(json_integer_value(json_object_get(card, "version")), 2);
     json_decref(card);
-    assert_int_equal(cg_grid_get(f->db, NULL, "442000105001001", "2000-01-01T00:00:00.000Z",
-                                 &card, &err),
-                     CG_ENOTFOUND);
+    assert_int_equal(
+        cg_grid_get(f->db, NULL, "442000105001001", "2000-01-01T00:00:00.000Z", &card, &err),
+        CG_ENOTFOUND);
 }
 
 static void test_numbering_west_east_north_south(void **state)
@@ -438,9 +435,8 @@ static void test_export_round_trip(void **state)
     p = plan_of(f->db, cg_str_ptr(&out), false);
     rep = cg_grid_plan_report(p);
     assert_true(json_is_true(json_object_get(rep, "ok")));
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(rep, "changes"),
-                                                        "grids_unchanged")),
-                     4);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_object_get(rep, "changes"), "grids_unchanged")), 4);
     json_decref(rep);
     cg_grid_plan_free(p);
     cg_str_release(&out);
@@ -492,8 +488,8 @@ static void test_index_lookup(void **state)
         for (int k = 0; k <= 40; k++) {
             double lon = 112.999 + i * 0.0000551, lat = 21.999 + k * 0.000551;
 
-            mismatches += cg_grid_index_locate(ix, lon, lat) !=
-                          cg_grid_index_locate_strtree(ix, lon, lat);
+            mismatches +=
+                cg_grid_index_locate(ix, lon, lat) != cg_grid_index_locate_strtree(ix, lon, lat);
         }
     }
     assert_int_equal(mismatches, 0);
