@@ -49,6 +49,28 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the calling thread: compared with the wall clock, it shows whether the
+ * thread had its core to itself while it was timed. */
+static double cpu_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Lowest share of the wall time that a timed thread was on a CPU, over all measures. */
+static double min_cpu_share = 1.0;
+
+static void note_share(double cpu, double wall)
+{
+    double share = wall > 0 ? cpu / wall : 1.0;
+
+    if (share < min_cpu_share) {
+        min_cpu_share = share;
+    }
+}
+
 /* splitmix64: a fixed, portable sequence for a given seed. */
 static uint64_t next_u64(uint64_t *state)
 {
@@ -156,7 +178,7 @@ static double time_pass(locate_fn *fn, const struct cg_grid_index *ix, const dou
                         const double *lat, long n, int *out)
 {
     long sum = 0;
-    double t0 = now_s();
+    double c0 = cpu_s(), t0 = now_s();
 
     for (long i = 0; i < n; i++) {
         int slot = fn(ix, lon[i], lat[i]);
@@ -167,6 +189,7 @@ static double time_pass(locate_fn *fn, const struct cg_grid_index *ix, const dou
         }
     }
     double dt = now_s() - t0;
+    note_share(cpu_s() - c0, dt);
     sink += sum;
     return (double)n / (dt > 0 ? dt : 1e-9);
 }
@@ -177,6 +200,7 @@ struct worker {
     long n, first; /* each worker walks all n points starting at its own offset */
     pthread_barrier_t *start;
     double seconds; /* out: time of the walk */
+    double cpu;     /* out: CPU time of the walk */
     long sum;       /* out: sum of the slots */
 };
 
@@ -186,13 +210,14 @@ static void *worker_main(void *arg)
     long sum = 0;
 
     pthread_barrier_wait(w->start);
-    double t0 = now_s();
+    double c0 = cpu_s(), t0 = now_s();
     for (long k = 0; k < w->n; k++) {
         long i = (w->first + k) % w->n;
 
         sum += cg_grid_index_locate(w->ix, w->lon[i], w->lat[i]);
     }
     w->seconds = now_s() - t0;
+    w->cpu = cpu_s() - c0;
     w->sum = sum;
     return NULL;
 }
@@ -208,7 +233,7 @@ static double time_threads(const struct cg_grid_index *ix, const double *lon, co
 
     pthread_barrier_init(&start, NULL, (unsigned)threads);
     for (int t = 0; t < threads; t++) {
-        w[t] = (struct worker){ix, lon, lat, n, n / threads * t, &start, 0, 0};
+        w[t] = (struct worker){ix, lon, lat, n, n / threads * t, &start, 0, 0, 0};
         if (pthread_create(&tid[t], NULL, worker_main, &w[t])) {
             fprintf(stderr, "locate_bench: cannot start a thread\n");
             exit(1);
@@ -217,6 +242,7 @@ static double time_threads(const struct cg_grid_index *ix, const double *lon, co
     for (int t = 0; t < threads; t++) {
         pthread_join(tid[t], NULL);
         sink += w[t].sum;
+        note_share(w[t].cpu, w[t].seconds);
         if (w[t].seconds > slowest) {
             slowest = w[t].seconds;
         }
@@ -395,49 +421,54 @@ int main(int argc, char **argv)
     fprintf(stderr, "  LOCATE  %ld points, %.1f%% in a grid, %ld mismatches\n", n,
             100.0 * (double)inside / (double)n, mismatch);
 
-    fprintf(stderr, "  LOCATE  fast path, %d runs\n", o.runs);
+    /* The measures are interleaved run by run, so that a slow moment of the machine
+     * falls on all of them alike rather than on one. */
+    double *s_fast = samples, *s_lat = calloc((size_t)o.runs, sizeof(double));
+    double *s_in = calloc((size_t)o.runs, sizeof(double));
+    double *s_tree = calloc((size_t)o.runs, sizeof(double));
+    double *s_thr = calloc((size_t)o.runs, sizeof(double));
+    CG_ASSERT(s_lat && s_in && s_tree && s_thr);
+    fprintf(stderr, "  LOCATE  fast path, inside only, STRtree, %d threads: %d runs\n", o.threads,
+            o.runs);
     for (int r = 0; r < o.runs; r++) {
-        samples[r] = time_pass(cg_grid_index_locate, ix, lon, lat, n, NULL);
+        s_fast[r] = time_pass(cg_grid_index_locate, ix, lon, lat, n, NULL);
+        s_lat[r] = 1e9 / s_fast[r];
+        s_in[r] = inside ? time_pass(cg_grid_index_locate, ix, ilon, ilat, inside, NULL) : 0;
+        s_tree[r] = time_pass(cg_grid_index_locate_strtree, ix, lon, lat, n, NULL);
+        s_thr[r] = time_threads(ix, lon, lat, n, o.threads);
     }
     emit_result("locate.fast", "point-to-grid lookup, cell cover + prepared GEOS, one core", size,
-                "lookups/s", true, samples, o.runs, "postgis.join", 53000, "points/s",
+                "lookups/s", true, s_fast, o.runs, "postgis.join", 53000, "points/s",
                 "perf-notes: PostGIS batch join");
-    for (int r = 0; r < o.runs; r++) {
-        samples[r] = 1e9 / samples[r];
-    }
-    emit_result("locate.fast.latency", "the same, time per lookup", size, "ns/lookup", false,
-                samples, o.runs, "postgis.pgbench.c1.latency", 137, "us/query",
+    emit_result("locate.fast.latency", "the same, time per lookup", size, "ns/lookup", false, s_lat,
+                o.runs, "postgis.pgbench.c1.latency", 137, "us/query",
                 "perf-notes: PostGIS pgbench, 1 client (7,300/s)");
-
     if (inside > 0) {
-        for (int r = 0; r < o.runs; r++) {
-            samples[r] = time_pass(cg_grid_index_locate, ix, ilon, ilat, inside, NULL);
-        }
-        snprintf(size, sizeof(size), "%s grids x %s points", thousands((long)ngrids, a, sizeof(a)),
+        snprintf(what, sizeof(what), "%s grids x %s points", thousands((long)ngrids, a, sizeof(a)),
                  thousands(inside, b, sizeof(b)));
-        emit_result("locate.fast.inside", "the same, points inside a grid only", size, "lookups/s",
-                    true, samples, o.runs, "postgis.join", 53000, "points/s",
+        emit_result("locate.fast.inside", "the same, points inside a grid only", what, "lookups/s",
+                    true, s_in, o.runs, "postgis.join", 53000, "points/s",
                     "perf-notes: PostGIS batch join");
-        snprintf(size, sizeof(size), "%s grids x %s points", thousands((long)ngrids, a, sizeof(a)),
-                 thousands(n, b, sizeof(b)));
-    }
-
-    fprintf(stderr, "  LOCATE  STRtree, %d runs\n", o.runs);
-    for (int r = 0; r < o.runs; r++) {
-        samples[r] = time_pass(cg_grid_index_locate_strtree, ix, lon, lat, n, NULL);
     }
     emit_result("locate.strtree", "point-to-grid lookup, GEOS STRtree + prepared, one core", size,
-                "lookups/s", true, samples, o.runs, "postgis.join", 606000, "lookups/s",
+                "lookups/s", true, s_tree, o.runs, "postgis.join", 606000, "lookups/s",
                 "perf-notes: GEOS STRtree + prepared, 10,000 polygons");
-
-    fprintf(stderr, "  LOCATE  fast path on %d threads, %d runs\n", o.threads, o.runs);
-    for (int r = 0; r < o.runs; r++) {
-        samples[r] = time_threads(ix, lon, lat, n, o.threads);
-    }
     snprintf(what, sizeof(what), "point-to-grid lookup, cell cover, %d threads", o.threads);
-    emit_result("locate.threads", what, size, "lookups/s", true, samples, o.runs,
+    emit_result("locate.threads", what, size, "lookups/s", true, s_thr, o.runs,
                 "postgis.pgbench.c8", 45000, "queries/s", "perf-notes: PostGIS pgbench, 8 clients");
+    free(s_lat);
+    free(s_in);
+    free(s_tree);
+    free(s_thr);
     emit_info("locate.thread_count", json_integer(o.threads));
+
+    emit_info("locate.cpu_share", json_real(min_cpu_share));
+    if (min_cpu_share < 0.9) {
+        fprintf(stderr,
+                "  LOCATE  warning: a timed thread had only %.0f%% of a CPU: other work "
+                "disturbed the measure\n",
+                min_cpu_share * 100);
+    }
 
     if (o.points_out &&
         write_points(o.points_out, ix, lon, lat, fast, o.out_count < n ? o.out_count : n)) {

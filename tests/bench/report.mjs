@@ -228,6 +228,11 @@ if (info['locate.cover_cells'] != null) {
       (info['locate.index_rss_mib'] != null ? `; index about ${info['locate.index_rss_mib'].toFixed(0)} MiB` : ''),
   );
 }
+if (info['locate.cpu_share'] != null && info['locate.cpu_share'] < 0.9) {
+  checks.push(
+    `warning: a timed lookup thread had only ${(info['locate.cpu_share'] * 100).toFixed(0)}% of a CPU: other work on the machine disturbed the figures`,
+  );
+}
 if (info['locate.found_share'] != null) checks.push(`points inside a grid: ${(info['locate.found_share'] * 100).toFixed(1)}%`);
 if (info['postgis.differ'] != null) {
   checks.push(`PostGIS places ${info['postgis.differ']} of ${info['postgis.points']} points in another grid than civgrid`);
