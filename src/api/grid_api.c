@@ -28,12 +28,13 @@ static int query_number(struct cg_req *req, const char *name, double min, double
     const char *s = cg_req_query(req, name);
     char *end = NULL;
 
-    if (!s || !*s) {
+    if (!s) {
         return cg_error_field(err, CG_EMISSING, name, "give '%s' as a decimal number", name);
     }
     errno = 0;
     *out = strtod(s, &end);
-    if (errno || *end || !isfinite(*out) || strspn(s, "+-0123456789.eE") != strlen(s)) {
+    if (!*s || errno || *end || !isfinite(*out) ||
+        strspn(s, "+-0123456789.eE") != strlen(s)) {
         return cg_error_field(err, CG_EINVAL, name, "'%s' must be a decimal number, not '%.20s'",
                               name, s);
     }
