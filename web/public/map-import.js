@@ -123,7 +123,7 @@ export function useImport({ mapRef, crs, ready, onApplied }) {
     if (!showing || !map) return undefined;
     const problems = Array.isArray(report.problems) ? report.problems : [];
     const feats = features.current ?? [];
-    const bad = new Set(problems.map((p) => p.feature).filter(Number.isInteger));
+    const bad = badFeatures(problems);
     const group = L.layerGroup();
     const boxes = new Map(); // feature index -> bbox in map coordinates
     let all = null;
@@ -202,6 +202,23 @@ export function useImport({ mapRef, crs, ready, onApplied }) {
   };
 }
 
+/** Problems are errors (they block the import) unless the server says warning (a gap). */
+export const isError = (p) => p?.severity !== 'warning';
+
+/**
+ * Indexes of the features a partial import skips: those with an error, and the
+ * other feature of an overlapping pair (the server refuses both).
+ */
+export function badFeatures(problems) {
+  const bad = new Set();
+  for (const p of problems) {
+    if (!isError(p)) continue;
+    if (Number.isInteger(p.feature)) bad.add(p.feature);
+    if (Number.isInteger(p.other_feature)) bad.add(p.other_feature);
+  }
+  return bad;
+}
+
 export const kindLabel = (kind) => (kind && has(`map.problem.${kind}`) ? t(`map.problem.${kind}`) : String(kind ?? ''));
 
 /** The file chooser in the page head. */
@@ -249,6 +266,7 @@ function ProblemTable({ problems, active, onFocus }) {
           class=${active === i ? 'problem is-active' : 'problem'}
           data-testid="upload-problem"
           data-kind=${p.kind}
+          data-severity=${isError(p) ? 'error' : 'warning'}
           data-feature=${Number.isInteger(p.feature) ? p.feature : ''}
         >
           <tr>
@@ -256,7 +274,12 @@ function ProblemTable({ problems, active, onFocus }) {
               <button type="button" class="link-btn problem-kind" title=${t('map.import.locate')} onClick=${() => onFocus(i)}>
                 ${kindLabel(p.kind)}
               </button>
-              <span class="cell-sub mono">${p.kind}</span>
+              <span class="cell-sub">
+                <span class=${isError(p) ? 'severity is-error' : 'severity is-warning'}>
+                  ${t(isError(p) ? 'map.import.error' : 'map.import.warning')}
+                </span>
+                <span class="mono">${p.kind}</span>
+              </span>
             </td>
             <td class="nowrap">
               ${Number.isInteger(p.feature) ? t('map.import.feature_n', { n: p.feature + 1 }) : t('map.import.whole_file')}
@@ -282,6 +305,10 @@ function Changes({ changes, testid, applied = false }) {
   return html`<div class="map-totals map-changes" data-testid=${testid}>
     <${Count} label=${t('map.import.grids_new')} n=${changes.grids_new} testid=${`${testid}-new`} tone="ok" />
     <${Count} label=${t('map.import.grids_changed')} n=${changes.grids_changed} testid=${`${testid}-changed`} tone="warn" />
+    ${Number.isFinite(changes.grids_redrawn) &&
+    html`<${Count} label=${t('map.import.grids_redrawn')} n=${changes.grids_redrawn} testid=${`${testid}-redrawn`} />`}
+    ${Number.isFinite(changes.grids_updated) &&
+    html`<${Count} label=${t('map.import.grids_updated')} n=${changes.grids_updated} testid=${`${testid}-updated`} />`}
     <${Count} label=${t('map.import.grids_unchanged')} n=${changes.grids_unchanged} testid=${`${testid}-unchanged`} />
     <${Count}
       label=${t(applied ? 'map.import.divisions_applied' : 'map.import.divisions')}
@@ -296,10 +323,13 @@ export function ImportReport({ imp }) {
   if (imp.phase === 'idle') return null;
   const { file, report, error, result } = imp;
   const problems = Array.isArray(report?.problems) ? report.problems : [];
-  const badFeatures = new Set(problems.map((p) => p.feature).filter(Number.isInteger));
-  const wholeFile = problems.some((p) => !Number.isInteger(p.feature));
-  const canPartial = report && !report.ok && !wholeFile && (Number(report.features) || 0) > badFeatures.size;
-  const status = imp.busy || imp.phase === 'applied' ? imp.phase : report ? (report.ok ? 'ok' : 'problems') : imp.phase;
+  const errors = problems.filter(isError);
+  const warnings = problems.length - errors.length;
+  const bad = badFeatures(problems);
+  const wholeFile = errors.some((p) => !Number.isInteger(p.feature));
+  const canPartial = report && !report.ok && !wholeFile && (Number(report.features) || 0) > bad.size;
+  const status =
+    imp.busy || imp.phase === 'applied' ? imp.phase : report ? (report.ok ? (warnings ? 'warnings' : 'ok') : 'problems') : imp.phase;
 
   return html`<section class="upload-report" data-testid="upload-report" data-phase=${imp.phase} data-ok=${report ? String(Boolean(report.ok)) : ''} aria-live="polite">
     <div class="map-division-head">
@@ -314,11 +344,12 @@ export function ImportReport({ imp }) {
       <span class="cell-sub">${formatBytes(file.size)}</span>
     </p>`}
     <p class=${`upload-status status-${status}`} data-testid="upload-status">
-      ${status === 'ok'
-        ? t('map.import.status.ok')
-        : status === 'problems'
-          ? t('map.import.status.problems', { n: formatNumber(problems.length) })
-          : t(`map.import.status.${status}`)}
+      ${status === 'problems'
+        ? t(warnings ? 'map.import.status.problems_warnings' : 'map.import.status.problems', {
+            n: formatNumber(errors.length),
+            w: formatNumber(warnings),
+          })
+        : t(`map.import.status.${status}`, { w: formatNumber(warnings) })}
     </p>
 
     ${imp.phase === 'applied' &&
@@ -346,7 +377,8 @@ export function ImportReport({ imp }) {
           <span class="map-total-n" data-testid="upload-area">${formatArea(Number(report.total_area_m2) || 0)}</span>
           <span class="map-total-label">${t('map.import.area')}</span>
         </div>
-        <${Count} label=${t('map.import.problems')} n=${problems.length} testid="upload-problem-count" tone=${problems.length ? 'bad' : 'ok'} />
+        <${Count} label=${t('map.import.errors')} n=${errors.length} testid="upload-errors" tone=${errors.length ? 'bad' : 'ok'} />
+        ${warnings > 0 && html`<${Count} label=${t('map.import.warnings')} n=${warnings} testid="upload-warnings" tone="warn" />`}
       </div>
       ${report.changes && html`<h3 class="map-list-title">${t('map.import.changes')}</h3>`}
       <${Changes} changes=${report.changes} testid="upload-changes" />
@@ -371,7 +403,7 @@ export function ImportReport({ imp }) {
         </button>
       </div>
       <p class="form-hint">
-        ${report.ok ? t('map.import.hint.ok') : canPartial ? t('map.import.hint.partial', { n: badFeatures.size }) : t('map.import.hint.fix')}
+        ${report.ok ? t('map.import.hint.ok') : canPartial ? t('map.import.hint.partial', { n: bad.size }) : t('map.import.hint.fix')}
       </p>`}
     ${imp.phase === 'applied' &&
     html`<div class="form-actions">
