@@ -479,7 +479,11 @@ describe('the base map', () => {
     [same, other] = await Promise.all([
       startServer({
         prepare: loadDemo,
-        settings: ({ url }) => ({ 'map.tile_url': `${url}favicon.svg?tile={z}/{x}/{y}`, 'map.tile_attribution': '测试底图' }),
+        settings: ({ url }) => ({
+          'map.tile_url': `${url}favicon.svg?tile={z}/{x}/{y}`,
+          'map.tile_attribution': '测试底图',
+          'map.tile_crs': 'gcj02',
+        }),
       }),
       startServer({ prepare: loadDemo, settings: { 'map.tile_url': tileUrl, 'map.tile_attribution': '测试底图' } }),
     ]);
@@ -509,9 +513,16 @@ describe('the base map', () => {
     );
   }
 
-  test('with map.tile_url set the map draws its tiles under the grids', async () => {
+  test('with map.tile_url set the map draws its tiles under the grids, in the CRS of the tiles', async () => {
     const pattern = new RegExp(`^${same.url.replace(/[.]/g, '\\.')}favicon\\.svg\\?tile=\\d+/\\d+/\\d+$`);
-    await tilesDrawn(same, pattern, (rec) => rec.requests);
+    const seen = [];
+    await tilesDrawn(same, pattern, (rec) => {
+      seen.push(...rec.requests);
+      return rec.requests;
+    });
+    // A GCJ-02 base map (map.tile_crs): the grids are asked for in GCJ-02 too.
+    const exports = seen.filter((u) => u.includes('/api/v1/grids/export'));
+    assert.ok(exports.length > 0 && exports.every((u) => new URL(u).searchParams.get('crs') === 'gcj02'), exports.join(' '));
   });
 
   test(

@@ -368,6 +368,9 @@ const dict = {
     'map.root.title': '管辖范围',
     'map.legend': '图例',
     'map.legend.selected': '选中网格',
+    'map.legend.file': '导入文件的要素',
+    'map.legend.file_bad': '有错误的要素',
+    'map.legend.problem': '问题位置',
     'map.zoom_in': '放大',
     'map.zoom_out': '缩小',
     'map.search': '查找区划或网格',
@@ -852,6 +855,9 @@ const dict = {
     'map.root.title': 'Your area',
     'map.legend': 'Legend',
     'map.legend.selected': 'Selected grid',
+    'map.legend.file': 'Features of the file',
+    'map.legend.file_bad': 'Features with errors',
+    'map.legend.problem': 'Where a problem is',
     'map.zoom_in': 'Zoom in',
     'map.zoom_out': 'Zoom out',
     'map.search': 'Find a division or grid',
@@ -1090,8 +1096,9 @@ export const formatByteCount = (bytes) => t('unit.bytes', { n: num(bytes) });
 
 // The API's error messages are English sentences for humans ("may change, do
 // not parse it"): there is no machine-readable reason for a rule broken in a
-// field. For a Chinese UI the known ones are translated here; anything else
-// is shown as the server wrote it.
+// field. For a Chinese UI the known ones are translated here (a string with
+// $1.. for the groups, or a function of the match); anything else is shown as
+// the server wrote it.
 const SERVER_MESSAGES_ZH = [
   [/^wrong login name or password$/, '登录名或密码错误'],
   [/^this account is locked: ask the security administrator$/, '账号已被锁定，请联系安全管理员'],
@@ -1138,7 +1145,24 @@ const SERVER_MESSAGES_ZH = [
   [/^'from' is after 'to'$/, '开始时间晚于结束时间'],
   [/^'(from|to)' must be an RFC 3339 time/, '时间格式不正确'],
   [/^'action' must be /, '操作只能包含小写字母、数字、. 和 _'],
+  // Problems of a grid file (src/domain/grid/grid.c, geojson.c); feature numbers are 1-based on screen.
+  [/^overlap with feature (\d+)(?: \((\d+)\))?$/, (m) => `与文件中第 ${Number(m[1]) + 1} 个要素${m[2] ? `（${m[2]}）` : ''}重叠`],
+  [/^overlap with (\w+) (\d+) \((.*)\), already stored$/, (m) => `与已有${levelZh(m[1])} ${m[2]}${m[3] ? `（${m[3]}）` : ''}重叠`],
+  [/^(\w+) (\d+) reaches outside its (\w+) (\d+)$/, (m) => `${levelZh(m[1])} ${m[2]} 超出所属${levelZh(m[3])} ${m[4]} 的范围`],
+  [
+    /^(\d+) parts? of (\w+) (\d+) \((.*)\) lie in none of its (\w+)$/,
+    (m) => `${levelZh(m[2])} ${m[3]}${m[4] ? `（${m[4]}）` : ''}有 ${m[1]} 处未被下级覆盖`,
+  ],
+  [/^its (\w+) (\d+) is neither stored nor in the file$/, (m) => `上级${levelZh(m[1])} ${m[2]} 既不在库中，也不在文件中`],
+  [/^its (\w+) (\d+) has errors and cannot be applied$/, (m) => `上级${levelZh(m[1])} ${m[2]} 有错误，无法导入`],
+  [/^(grid|village|town|city) (\d+) is outside your area of work$/, (m) => `${levelZh(m[1])} ${m[2]} 超出您的管辖范围`],
+  [/^the feature has no usable geometry$/, '要素没有可用的几何图形'],
+  [/^the feature has no properties\.name/, '要素缺少名称（properties.name）'],
+  [/^properties\.name is longer than (\d+) characters$/, '名称超过 $1 个字符'],
 ];
+
+const LEVELS_ZH = { city: '市', town: '镇街', village: '村居', grid: '网格', grids: '网格', villages: '村居' };
+const levelZh = (level) => LEVELS_ZH[level] ?? level;
 
 /** The server's English `message` in the current language, when it is a known one. */
 export function localizeServerMessage(message) {
@@ -1146,7 +1170,7 @@ export function localizeServerMessage(message) {
   if (!m || current !== 'zh-CN') return m;
   for (const [re, zh] of SERVER_MESSAGES_ZH) {
     const match = re.exec(m);
-    if (match) return zh.replace(/\$(\d)/g, (_, i) => match[Number(i)] ?? '');
+    if (match) return typeof zh === 'function' ? zh(match) : zh.replace(/\$(\d)/g, (_, i) => match[Number(i)] ?? '');
   }
   return m;
 }

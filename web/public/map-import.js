@@ -11,7 +11,7 @@
 import * as L from './vendor/leaflet.js';
 import { useCallback, useEffect, useRef, useState } from './vendor/preact-hooks.js';
 import { api } from './api.js';
-import { t, has, formatNumber, formatArea, formatBytes } from './i18n.js';
+import { t, has, formatNumber, formatArea, formatBytes, localizeServerMessage } from './i18n.js';
 import { html, Icon, ErrorAlert, Notice } from './ui.js';
 import { bboxBounds, geometryBbox, isPolygonal, toMapLatLng } from './geo.js';
 
@@ -21,9 +21,9 @@ const MAX_ROWS = 500;
 const ACCEPT = '.geojson,.json,application/geo+json,application/json';
 
 const PREVIEW = { color: '#7c3aed', weight: 2, opacity: 0.9, fillColor: '#c4b5fd', fillOpacity: 0.12, dashArray: '5 4' };
-const PREVIEW_BAD = { color: '#dc2626', weight: 2.5, fillColor: '#fca5a5', fillOpacity: 0.25 };
+const PREVIEW_BAD = { color: '#c026d3', weight: 2.5, fillColor: '#f0abfc', fillOpacity: 0.25 };
 const MARKER = { radius: 7, color: '#b42318', weight: 2, fillColor: '#f04438', fillOpacity: 0.85 };
-const MARKER_ACTIVE = { radius: 11, weight: 3 };
+const MARKER_ACTIVE = { radius: 11, weight: 3, color: '#7f1d1d', fillColor: '#dc2626' };
 
 // Positions a map of China can show; anything else (swapped lon/lat, garbage) is not drawn.
 const plausible = (bb) => bb && bb[0] >= 60 && bb[2] <= 150 && bb[1] >= -5 && bb[3] <= 60;
@@ -164,7 +164,7 @@ export function useImport({ mapRef, crs, ready, onApplied }) {
       places.set(i, at);
       const m = L.circleMarker(at, { ...MARKER, pane: 'cg-problems', className: 'cg-problem' });
       const tip = document.createElement('span');
-      tip.textContent = `${kindLabel(p.kind)}${p.message ? `：${p.message}` : ''}`;
+      tip.textContent = `${kindLabel(p.kind)}${p.message ? `：${localizeServerMessage(p.message)}` : ''}`;
       m.bindTooltip(tip, { direction: 'top', offset: [0, -8] });
       m.on('click', () => focusRef.current(i));
       markers.set(i, m);
@@ -291,7 +291,7 @@ function ProblemTable({ problems, active, onFocus }) {
             </td>
             <td class="nowrap">${Number.isFinite(p.area_m2) && p.area_m2 >= 0 ? formatArea(p.area_m2) : '—'}</td>
           </tr>
-          ${p.message && html`<tr class="problem-message"><td colspan="4">${p.message}</td></tr>`}
+          ${p.message && html`<tr class="problem-message"><td colspan="4">${localizeServerMessage(p.message)}</td></tr>`}
         </tbody>`,
       )}
     </table>

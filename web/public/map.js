@@ -551,12 +551,15 @@ function GridCard({ item, onClose }) {
   </article>`;
 }
 
-function Legend() {
+function Legend({ importing }) {
   const row = (cls, key) => html`<li><span class=${`legend-swatch ${cls}`} aria-hidden="true"></span>${t(key)}</li>`;
   return html`<ul class="map-legend" data-testid="map-legend" aria-label=${t('map.legend')}>
     ${row('swatch-town', 'map.level.town')} ${row('swatch-village', 'map.level.village')}
     ${row('swatch-grid', 'map.kind.territorial')} ${row('swatch-sector', 'map.kind.sector')}
     ${row('swatch-selected', 'map.legend.selected')}
+    ${importing &&
+    html`${row('swatch-file', 'map.legend.file')} ${row('swatch-file-bad', 'map.legend.file_bad')}
+    ${row('swatch-problem', 'map.legend.problem')}`}
   </ul>`;
 }
 
@@ -746,7 +749,7 @@ export function MapPage({ query }) {
         data-tiles=${tiled ? 'on' : 'off'}
       >
         <div class="cg-map" ref=${elRef} data-testid="map" role="region" aria-label=${t('map.canvas')}></div>
-        <${Legend} />
+        <${Legend} importing=${importing} />
         ${empty &&
         html`<div class="map-overlay" data-testid="map-empty">
           <p>${t('map.empty')}</p>
