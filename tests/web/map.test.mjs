@@ -107,6 +107,12 @@ async function mapReady(page) {
   await page.locator('[data-testid="map-wrap"][data-ready="true"]').waitFor({ timeout: LOAD_TIMEOUT });
 }
 
+/** Waits until the map has been brought to `code` ('' for the whole area). */
+const viewAt = (page, code) => page.locator(`[data-testid="map-wrap"][data-view="${code}"]`).waitFor();
+
+/** Waits until nothing matches `selector` (a state the page clears after it renders). */
+const gone = (page, selector) => page.locator(selector).first().waitFor({ state: 'detached' });
+
 const count = (page, selector) => page.locator(selector).count();
 
 /**
@@ -152,9 +158,9 @@ describe('the map page (一张网)', () => {
       assert.equal(await page.getByTestId('nav-map').getAttribute('aria-current'), 'page');
 
       // Names: every drawn polygon has one, and those that fit at this zoom show.
-      assert.equal(await count(page, '.leaflet-tooltip.cg-label'), DEMO.towns + DEMO.villages + DEMO.grids);
-      assert.ok((await count(page, '.leaflet-tooltip.cg-label:not(.is-hidden)')) > 0, 'some names show');
-      const names = await page.locator('.leaflet-tooltip.cg-label-village').allInnerTexts();
+      assert.equal(await count(page, '.cg-map .cg-label'), DEMO.towns + DEMO.villages + DEMO.grids);
+      assert.ok((await count(page, '.cg-map .cg-label:not(.is-hidden)')) > 0, 'some names show');
+      const names = await page.locator('.cg-map .cg-label-village').allInnerTexts();
       for (const v of demo.villages) assert.ok(names.includes(v.properties.name), v.properties.name);
 
       // The panel lists the villages of the town, which is the whole area.
@@ -183,7 +189,7 @@ describe('the map page (一张网)', () => {
       await mapReady(page);
       // Close enough to the grid's village that the grid is easy to hit.
       await page.getByTestId(`map-item-${demo.village}`).click();
-      await page.locator(`[data-testid="map-division"][data-code="${demo.village}"]`).waitFor();
+      await viewAt(page, demo.village);
       const at = await pointInGrid(page, demo.grid);
       assert.ok(at, 'the grid is in view');
       await page.mouse.click(at.x, at.y);
@@ -204,7 +210,7 @@ describe('the map page (一张网)', () => {
       assert.match(text, /专职|兼职/);
 
       // Selected on the map, in the address and in the breadcrumb.
-      assert.match(await page.locator(`path.cg-grid[data-code="${demo.grid}"]`).getAttribute('class'), /is-selected/);
+      await page.locator(`path.cg-grid.is-selected[data-code="${demo.grid}"]`).waitFor();
       assert.equal(await count(page, 'path.cg-grid.is-selected'), 1);
       assert.equal(decodeURIComponent(new URL(page.url()).hash), `#/map?code=${demo.grid}`);
       assert.equal(await page.getByTestId(`crumb-${demo.grid}`).getAttribute('aria-current'), 'location');
@@ -212,7 +218,7 @@ describe('the map page (一张网)', () => {
       // Closing the card goes back to the grid's village.
       await page.getByTestId('grid-card-close').click();
       await page.locator(`[data-testid="map-division"][data-code="${demo.village}"]`).waitFor();
-      assert.equal(await count(page, 'path.cg-grid.is-selected'), 0);
+      await gone(page, 'path.cg-grid.is-selected');
     });
   });
 
@@ -221,10 +227,12 @@ describe('the map page (一张网)', () => {
     await withPage(async (page) => {
       await signIn(page, USERS.town);
       await mapReady(page);
+      await viewAt(page, '');
       const atTown = await gridWidth(page, demo.grid);
 
       await page.getByTestId(`map-item-${demo.village}`).click();
       await page.locator(`[data-testid="map-division"][data-code="${demo.village}"]`).waitFor();
+      await viewAt(page, demo.village);
       assert.equal(await count(page, '[data-testid="map-list"] [data-level="grid"]'), inVillage);
       assert.equal(await page.getByTestId(`crumb-${TOWN}`).count(), 1);
       const atVillage = await gridWidth(page, demo.grid);
@@ -232,14 +240,16 @@ describe('the map page (一张网)', () => {
 
       await page.getByTestId(`map-item-${demo.grid}`).click();
       await page.locator(`[data-testid="grid-card"][data-code="${demo.grid}"]`).waitFor();
+      await viewAt(page, demo.grid);
       const atGrid = await gridWidth(page, demo.grid);
       assert.ok(atGrid > atVillage, `zoomed in: ${atGrid} > ${atVillage}`);
       // At one grid its name shows.
-      assert.equal(await count(page, '.leaflet-tooltip.cg-label-grid.is-selected'), 1);
+      await page.locator(`.cg-map .cg-label-grid.is-selected[data-code="${demo.grid}"]`).waitFor();
 
       // The breadcrumb goes back up to the whole area.
       await page.getByTestId('crumb-root').click();
       await page.locator('[data-testid="map-division"][data-code=""]').waitFor();
+      await viewAt(page, '');
       assert.ok(Math.abs((await gridWidth(page, demo.grid)) - atTown) < 1, 'back to the whole town');
 
       // The search finds a grid by its code.
@@ -340,14 +350,15 @@ describe('uploading a grid file', () => {
       assert.ok(Number(await page.getByTestId('upload-errors').innerText()) >= 1);
 
       // The file is drawn over the map, with the place of the overlap.
+      await page.locator('path.cg-preview').nth(1).waitFor({ state: 'attached' });
       assert.equal(await count(page, 'path.cg-preview'), 2);
-      assert.ok((await count(page, 'path.cg-problem')) >= 1, 'the overlap is marked');
+      await page.locator('path.cg-problem').first().waitFor({ state: 'attached' });
 
       // It cannot be applied as it is; discarding it leaves the map as it was.
       assert.equal(await page.getByTestId('upload-apply').isDisabled(), true);
       await page.getByTestId('upload-cancel').click();
       await page.getByTestId('upload-report').waitFor({ state: 'detached' });
-      assert.equal(await count(page, 'path.cg-preview'), 0);
+      await gone(page, 'path.cg-preview');
       assert.equal(await count(page, 'path.cg-grid'), before);
     });
 
@@ -385,7 +396,7 @@ describe('applying a grid file', () => {
 
   /** Waits for the map to draw a grid named `name` (its label, shown or not). */
   const labelled = (page, name) =>
-    page.locator('.leaflet-tooltip.cg-label-grid', { hasText: name }).waitFor({ state: 'attached', timeout: LOAD_TIMEOUT });
+    page.locator('.cg-map .cg-label-grid', { hasText: name }).waitFor({ state: 'attached', timeout: LOAD_TIMEOUT });
 
   test('a clean file is applied only when asked, and the map shows the change', async () => {
     const before = await gridNow(demo.grid);

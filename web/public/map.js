@@ -42,6 +42,7 @@ const PANES = [
   ['cg-divisions', 420],
   ['cg-selection', 425],
   ['cg-preview', 430],
+  ['cg-labels', 435],
   ['cg-problems', 440],
 ];
 
@@ -139,12 +140,6 @@ function pathOf(it) {
 const gridStyle = (it) => (it.props.kind === 'sector' ? STYLE.sector : STYLE.grid);
 const baseStyle = (it) => (it.level === 'grid' ? gridStyle(it) : STYLE[it.level] ?? STYLE.village);
 
-function labelElement(name) {
-  const el = document.createElement('span');
-  el.textContent = name;
-  return el;
-}
-
 // ---------------------------------------------------------------------------
 // Leaflet
 
@@ -165,6 +160,8 @@ function createMap(el, cfg, onTileError) {
     const pane = map.createPane(name);
     pane.style.zIndex = String(z);
   }
+  // Names are hidden while a zoom is animated, and placed again when it ends.
+  map.getPane('cg-labels').classList.add('leaflet-zoom-hide');
   L.control.zoom({ position: 'topright', zoomInTitle: t('map.zoom_in'), zoomOutTitle: t('map.zoom_out') }).addTo(map);
   L.control.scale({ position: 'bottomright', imperial: false }).addTo(map);
   const attribution = L.control.attribution({ position: 'bottomright', prefix: '<a href="https://leafletjs.com" target="_blank" rel="noopener">Leaflet</a>' });
@@ -187,9 +184,14 @@ function createMap(el, cfg, onTileError) {
 }
 
 /**
- * Draws the items of `index` on `map`: returns {layers (code -> path), update
- * labels(), remove()}. `handlers.current` holds the latest click and hover
- * callbacks of the page.
+ * Draws the items of `index` on `map`: returns {layers (code -> path), labels
+ * (code -> element), updateLabels(), remove()}. `handlers.current` holds the
+ * latest click and hover callbacks of the page.
+ *
+ * The names are plain elements in pane cg-labels, not Leaflet tooltips: a
+ * tooltip measures itself each time it is placed, which for a city's 3,500
+ * names made every zoom take most of a second; these are centred by CSS and
+ * placed with writes only.
  */
 function drawIndex(map, index, handlers) {
   const group = L.layerGroup();
@@ -210,13 +212,7 @@ function drawIndex(map, index, handlers) {
       } catch {
         continue; // a geometry Leaflet cannot read: skipped, the rest is drawn
       }
-      if (!layer || typeof layer.bindTooltip !== 'function') continue;
-      layer.bindTooltip(labelElement(it.name), {
-        permanent: true,
-        direction: 'center',
-        opacity: 1,
-        className: `cg-label cg-label-${level} is-hidden`,
-      });
+      if (!(layer instanceof L.Polygon)) continue;
       if (interactive) {
         layer.on('click', (e) => {
           L.DomEvent.stopPropagation(e);
@@ -225,16 +221,49 @@ function drawIndex(map, index, handlers) {
         layer.on('mouseover', () => handlers.current.onHover(it.code, true));
         layer.on('mouseout', () => handlers.current.onHover(it.code, false));
       }
-      layer.cgItem = it;
       layers.set(it.code, layer);
       group.addLayer(layer);
     }
   }
   group.addTo(map);
-  for (const layer of layers.values()) {
-    const el = layer.getElement?.();
-    if (el) el.setAttribute('data-code', layer.cgItem.code);
+
+  const pane = map.getPane('cg-labels');
+  const frag = document.createDocumentFragment();
+  const labels = new Map(); // code -> {el, at}
+  for (const [code, layer] of layers) {
+    const it = index.items.get(code);
+    layer.getElement()?.setAttribute('data-code', code);
+    const el = document.createElement('div');
+    el.className = `cg-label cg-label-${it.level} is-hidden`;
+    el.dataset.code = code;
+    el.textContent = it.name;
+    frag.appendChild(el);
+    let at;
+    try {
+      at = layer.getCenter();
+    } catch {
+      at = layer.getBounds().getCenter(); // a degenerate ring
+    }
+    labels.set(code, { el, at, epoch: -1 });
   }
+  pane.appendChild(frag);
+
+  // Only names on show are placed; a hidden one is placed when it shows (placeLabel).
+  let epoch = 0; // of the layer-point origin, which changes with each zoom
+  const placeLabel = (code) => {
+    const entry = labels.get(code);
+    if (!entry || entry.epoch === epoch) return;
+    const p = map.latLngToLayerPoint(entry.at);
+    entry.el.style.transform = `translate(${Math.round(p.x)}px, ${Math.round(p.y)}px) translate(-50%, -50%)`;
+    entry.epoch = epoch;
+  };
+  const place = () => {
+    epoch += 1;
+    for (const [code, { el }] of labels) {
+      const c = el.classList;
+      if (!c.contains('is-hidden') || c.contains('is-hover') || c.contains('is-selected')) placeLabel(code);
+    }
+  };
 
   // A name shows when it fits inside its polygon at this zoom, and a parent's
   // name gives way once most of its children's names show.
@@ -265,25 +294,31 @@ function drawIndex(map, index, handlers) {
     // Where a division's own name shows, the names inside it do not.
     const hide = (it, above) => {
       const own = !above && shown.get(it.code) === true;
-      layers.get(it.code)?.getTooltip()?.getElement()?.classList.toggle('is-hidden', !own);
+      labels.get(it.code)?.el.classList.toggle('is-hidden', !own);
       for (const c of it.children) hide(c, above || own);
     };
     for (const r of index.root.children) hide(r, false);
+    place();
   };
-  map.on('zoomend', updateLabels);
+  map.on('zoomend viewreset', updateLabels);
   return {
     layers,
+    labels,
     updateLabels,
+    placeLabel,
     remove() {
-      map.off('zoomend', updateLabels);
+      map.off('zoomend viewreset', updateLabels);
+      for (const { el } of labels.values()) el.remove();
       group.remove();
     },
   };
 }
 
-function setLayerState(layer, cls, on) {
-  layer?.getElement?.()?.classList.toggle(cls, on);
-  layer?.getTooltip?.()?.getElement()?.classList.toggle(cls, on);
+/** Sets or clears class `cls` on the path of `code` and on its name. */
+function setState(drawn, code, cls, on) {
+  drawn?.layers.get(code)?.getElement()?.classList.toggle(cls, on);
+  drawn?.labels.get(code)?.el.classList.toggle(cls, on);
+  if (on) drawn?.placeLabel(code);
 }
 
 // ---------------------------------------------------------------------------
@@ -596,6 +631,7 @@ export function MapPage({ query }) {
   const [tileErrors, setTileErrors] = useState(0);
   const [ready, setReady] = useState(false);
   const [drawnIndex, setDrawnIndex] = useState(null); // the index whose layers are on the map
+  const [view, setView] = useState(null); // the code the map was last brought to ('' the whole area)
   const imp = useImport({ mapRef, crs, ready, onApplied: () => dataLoad.reload() });
 
   const go = useCallback((c) => navigate(c ? `/map?code=${encodeURIComponent(c)}` : '/map'), []);
@@ -607,7 +643,7 @@ export function MapPage({ query }) {
       skipFit.current = true; // clicked where the user is looking: select, do not move
       go(c);
     },
-    onHover: (c, on) => setLayerState(drawnRef.current?.layers.get(c), 'is-hover', on),
+    onHover: (c, on) => setState(drawnRef.current, c, 'is-hover', on),
   };
   const onHover = useCallback((c, on) => handlers.current.onHover(c, on), []);
 
@@ -673,13 +709,15 @@ export function MapPage({ query }) {
       }
     }
     drawnRef.current?.updateLabels();
+    setView(code);
   }, [ready, index, code]);
 
   // The selected grid, or the focused division, stands out. The outline of a
   // selected grid is drawn again above the division outlines.
   useEffect(() => {
     const map = mapRef.current;
-    const layer = current ? drawnRef.current?.layers.get(current.code) : null;
+    const drawn = drawnRef.current;
+    const layer = current ? drawn?.layers.get(current.code) : null;
     if (!map || !layer) return undefined;
     const grid = current.level === 'grid';
     let outline = null;
@@ -695,12 +733,12 @@ export function MapPage({ query }) {
     } else if (FOCUSED[current.level]) {
       layer.setStyle(FOCUSED[current.level]);
     }
-    setLayerState(layer, grid ? 'is-selected' : 'is-focused', true);
+    setState(drawn, current.code, grid ? 'is-selected' : 'is-focused', true);
     return () => {
       outline?.remove();
       layer.setStyle({ dashArray: null, ...baseStyle(current) });
-      setLayerState(layer, 'is-selected', false);
-      setLayerState(layer, 'is-focused', false);
+      setState(drawn, current.code, 'is-selected', false);
+      setState(drawn, current.code, 'is-focused', false);
     };
   }, [ready, index, current]);
 
@@ -747,6 +785,7 @@ export function MapPage({ query }) {
         data-testid="map-wrap"
         data-ready=${String(Boolean(ready && index && drawnIndex === index))}
         data-tiles=${tiled ? 'on' : 'off'}
+        data-view=${view ?? undefined}
       >
         <div class="cg-map" ref=${elRef} data-testid="map" role="region" aria-label=${t('map.canvas')}></div>
         <${Legend} importing=${importing} />
