@@ -53,5 +53,6 @@ int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **o
 cli_fn cmd_init, cmd_migrate, cmd_backup, cmd_restore, cmd_check;
 cli_fn cmd_user, cmd_audit, cmd_keys;
 cli_fn cmd_grid, cmd_demo;
+cli_fn cmd_calendar;
 
 #endif

@@ -26,6 +26,7 @@ static const struct cli_command commands[] = {
     {"keys", cmd_keys, "the key ring of personal data: init, status, rotate"},
     {"grid", cmd_grid, "the grid map: validate, import and export GeoJSON"},
     {"demo", cmd_demo, "load a demo city (zhongshan: Guzhen; dongguan) from its real outline"},
+    {"calendar", cmd_calendar, "the working calendar: show, import a year, hours, deadline"},
     {"version", cmd_version, "show versions of civgrid and its libraries"},
 };
 
