@@ -697,12 +697,16 @@ export function MapPage({ query }) {
   }, [ready, index]);
 
   // Go to the chosen division or grid (or the whole area), then name what fits.
+  // The same place with data reloaded (after an import) keeps the view.
+  const fitted = useRef({ code: null, index: null });
   useEffect(() => {
     const map = mapRef.current;
     if (!ready || !map || !index) return;
+    const reloaded = fitted.current.index !== null && fitted.current.index !== index && fitted.current.code === code;
+    fitted.current = { code, index };
     if (skipFit.current) {
       skipFit.current = false;
-    } else {
+    } else if (!reloaded) {
       const bounds = bboxBounds((current ?? index.root).bbox);
       if (bounds?.isValid()) {
         map.fitBounds(bounds, { padding: [28, 28], maxZoom: current?.level === 'grid' ? 17 : 18, animate: false });
