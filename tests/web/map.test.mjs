@@ -429,6 +429,7 @@ describe('applying a grid file', () => {
       await card.waitFor();
       assert.equal(await card.getByTestId('grid-card-name').innerText(), name);
       assert.match(await card.innerText(), new RegExp(`第 ${before.version + 1} 版`));
+      assert.equal(await card.getByTestId('grid-card-versions').locator('li').count(), before.versions.length + 1);
     });
     const after = await gridNow(demo.grid);
     assert.equal(after.name, name);

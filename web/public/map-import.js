@@ -164,7 +164,9 @@ export function useImport({ mapRef, crs, ready, onApplied }) {
       places.set(i, at);
       const m = L.circleMarker(at, { ...MARKER, pane: 'cg-problems', className: 'cg-problem' });
       const tip = document.createElement('span');
-      tip.textContent = `${kindLabel(p.kind)}${p.message ? `：${localizeServerMessage(p.message)}` : ''}`;
+      tip.textContent = p.message
+        ? t('map.import.tip', { kind: kindLabel(p.kind), message: localizeServerMessage(p.message) })
+        : kindLabel(p.kind);
       m.bindTooltip(tip, { direction: 'top', offset: [0, -8] });
       m.on('click', () => focusRef.current(i));
       markers.set(i, m);
@@ -361,7 +363,7 @@ export function ImportReport({ imp }) {
       html`<p data-testid="upload-skipped">
         ${t('map.import.skipped', {
           n: result.skipped.length,
-          list: result.skipped.slice(0, 20).map((i) => i + 1).join('、') + (result.skipped.length > 20 ? '…' : ''),
+          list: result.skipped.slice(0, 20).map((i) => i + 1).join(t('map.sep.list')) + (result.skipped.length > 20 ? '…' : ''),
         })}
       </p>`}
     <//>`}

@@ -552,7 +552,7 @@ function GridCard({ item, onClose }) {
       <h3>
         ${t('map.card.staff')}
         ${counts.length > 0 &&
-        html`<span class="grid-card-sub">${counts.map(([r, n]) => t('map.card.staff.count', { role: t(`map.role.${r}`), n })).join('，')}</span>`}
+        html`<span class="grid-card-sub">${counts.map(([r, n]) => t('map.card.staff.count', { role: t(`map.role.${r}`), n })).join(t('map.sep.clause'))}</span>`}
       </h3>
       ${staff ? html`<${StaffList} staff=${staff} />` : !card.error && html`<p class="map-none">${t('common.loading')}</p>`}
     </section>
@@ -577,8 +577,11 @@ function GridCard({ item, onClose }) {
       <ul class="version-list" data-testid="grid-card-versions">
         ${versions.map(
           (v) => html`<li>
-            ${t('map.card.version', { n: v.version })}：${v.valid_from ? formatDate(new Date(v.valid_from)) : dash}
-            – ${v.valid_to ? formatDate(new Date(v.valid_to)) : t('map.card.current')}
+            ${t('map.card.version_range', {
+              n: v.version,
+              from: v.valid_from ? formatDate(new Date(v.valid_from)) : dash,
+              to: v.valid_to ? formatDate(new Date(v.valid_to)) : t('map.card.current'),
+            })}
           </li>`,
         )}
       </ul>
