@@ -259,6 +259,31 @@ describe('the map page (一张网)', () => {
     });
   });
 
+  test('a point typed in the search finds its grid', async () => {
+    const token = await tokenOf(USERS.town.login);
+    const card = await callApi(server.url, 'GET', `api/v1/grids/${demo.grid}`, { token });
+    const [lon, lat] = card.data.centroid;
+    const located = await callApi(server.url, 'GET', `api/v1/locate?lon=${lon}&lat=${lat}`, { token });
+    assert.equal(located.data.found, true);
+    await withPage(async (page) => {
+      await signIn(page, USERS.town);
+      await mapReady(page);
+      const search = page.getByTestId('map-search');
+      await search.fill(`${lon.toFixed(6)}, ${lat.toFixed(6)}`);
+      await page.getByTestId('map-locate').click();
+      await page.locator(`[data-testid="grid-card"][data-code="${located.data.grid.code}"]`).waitFor();
+      await viewAt(page, located.data.grid.code);
+
+      // Outside every grid, and lon and lat the wrong way round.
+      await search.fill('113.0, 22.0');
+      await page.getByTestId('map-locate').click();
+      await page.getByTestId('map-locate-result').filter({ hasText: '该坐标不在任何网格内。' }).waitFor();
+      await search.fill(`${lat.toFixed(6)} ${lon.toFixed(6)}`);
+      await search.press('Enter');
+      await page.getByTestId('map-locate-result').filter({ hasText: '经纬度顺序似乎颠倒了' }).waitFor();
+    });
+  });
+
   test('a grid worker sees exactly the one grid of their scope', async () => {
     await withPage(async (page) => {
       await signIn(page, USERS.worker);

@@ -436,8 +436,28 @@ function DivisionPanel({ index, current, onGo, onHover }) {
   </div>`;
 }
 
-function Search({ index, onGo, onHover }) {
+/** "113.19, 22.61" or "113.19 22.61" (lon first, as GeoJSON) as {lon, lat}, else null. */
+export function parsePoint(text) {
+  const m = /^\s*(-?\d{1,3}(?:\.\d+)?)\s*[,，\s]\s*(-?\d{1,3}(?:\.\d+)?)\s*$/.exec(text);
+  if (!m) return null;
+  const lon = Number(m[1]);
+  const lat = Number(m[2]);
+  return Math.abs(lon) <= 180 && Math.abs(lat) <= 180 ? { lon, lat } : null;
+}
+
+/** The grid of a point (GET api/v1/locate): {code} to go to, or {message} to show. */
+async function locatePoint({ lon, lat }, crs) {
+  if (Math.abs(lat) > 90) return { message: t(Math.abs(lon) <= 90 ? 'map.locate.order' : 'map.locate.range') };
+  const r = await api('api/v1/locate', { query: { lon, lat, crs: crs === 'gcj02' ? 'gcj02' : undefined } });
+  if (r.found && r.in_scope !== false && r.grid?.code) return { code: r.grid.code };
+  if (r.found) return { message: t('map.locate.out_of_scope') };
+  return { message: /swapped/.test(r.message ?? '') ? t('map.locate.swapped') : t('map.locate.none') };
+}
+
+function Search({ index, onGo, onHover, crs }) {
   const [q, setQ] = useState('');
+  const [located, setLocated] = useState(null); // {busy} | {message} | {error}
+  const point = useMemo(() => parsePoint(q), [q]);
   const results = useMemo(() => {
     const s = q.trim().toLowerCase();
     if (!s) return null;
@@ -447,7 +467,18 @@ function Search({ index, onGo, onHover }) {
   }, [q, index]);
   const go = (code) => {
     setQ('');
+    setLocated(null);
     onGo(code);
+  };
+  const locate = async () => {
+    setLocated({ busy: true });
+    try {
+      const r = await locatePoint(point, crs);
+      if (r.code) go(r.code);
+      else setLocated({ message: r.message });
+    } catch (error) {
+      setLocated({ error });
+    }
   };
   return html`<div class="map-search">
     <label class="sr-only" for="map-search">${t('map.search')}</label>
@@ -460,14 +491,27 @@ function Search({ index, onGo, onHover }) {
         placeholder=${t('map.search.placeholder')}
         autocomplete="off"
         data-testid="map-search"
-        onInput=${(e) => setQ(e.currentTarget.value)}
+        onInput=${(e) => {
+          setQ(e.currentTarget.value);
+          setLocated(null);
+        }}
         onKeyDown=${(e) => {
-          if (e.key === 'Enter' && results?.length) go(results[0].code);
+          if (e.key === 'Enter' && point && !located?.busy) locate();
+          else if (e.key === 'Enter' && results?.length) go(results[0].code);
           if (e.key === 'Escape') setQ('');
         }}
       />
     </div>
+    ${point &&
+    html`<div class="map-locate">
+      <button type="button" class="btn btn-small" data-testid="map-locate" disabled=${Boolean(located?.busy)} onClick=${locate}>
+        <${Icon} name="search" />${t('map.locate', { lon: point.lon, lat: point.lat })}
+      </button>
+      ${located?.message && html`<p class="map-none" role="status" data-testid="map-locate-result">${located.message}</p>`}
+      ${located?.error && html`<${ErrorAlert} error=${located.error} testid="map-locate-error" />`}
+    </div>`}
     ${results &&
+    !point &&
     html`<div class="map-search-results" data-testid="map-search-results">
       ${results.length > SEARCH_MAX &&
       html`<p class="map-none">${t('map.search.more', { n: SEARCH_MAX, total: results.length })}</p>`}
@@ -781,7 +825,7 @@ export function MapPage({ query }) {
         ${index &&
         !importing &&
         html`<${Crumbs} index=${index} current=${current} onGo=${go} />
-          <${Search} index=${index} onGo=${go} onHover=${onHover} />
+          <${Search} index=${index} onGo=${go} onHover=${onHover} crs=${crs} />
           ${selected
             ? html`<${GridCard} key=${selected.code} item=${selected} onClose=${() => go(selected.parent?.code ?? '')} />`
             : html`<${DivisionPanel} index=${index} current=${current} onGo=${go} onHover=${onHover} />`}`}
