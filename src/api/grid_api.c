@@ -33,8 +33,7 @@ static int query_number(struct cg_req *req, const char *name, double min, double
     }
     errno = 0;
     *out = strtod(s, &end);
-    if (!*s || errno || *end || !isfinite(*out) ||
-        strspn(s, "+-0123456789.eE") != strlen(s)) {
+    if (!*s || errno || *end || !isfinite(*out) || strspn(s, "+-0123456789.eE") != strlen(s)) {
         return cg_error_field(err, CG_EINVAL, name, "'%s' must be a decimal number, not '%.20s'",
                               name, s);
     }
@@ -373,13 +372,22 @@ int cg_api_grid_import(struct cg_req *req, struct cg_error *err)
     if (partial && !part && strcmp(partial, "false")) {
         return cg_error_field(err, CG_EINVAL, "partial", "'partial' must be true or false");
     }
-    rc = make_plan(req, &plan, err);
-    if (rc == CG_EINVAL) {
-        rc = CG_EINVALIDGRIDS; /* not a FeatureCollection: say so with the report */
+    /* The map may change between check and write (another import): then check again, once. */
+    for (int attempt = 0; attempt < 2; attempt++) {
+        cg_grid_plan_free(plan);
+        plan = NULL;
+        cg_error_clear(err);
+        rc = make_plan(req, &plan, err);
+        if (rc == CG_EINVAL) {
+            rc = CG_EINVALIDGRIDS; /* not a FeatureCollection: say so with the report */
+        }
+        rc = rc ? rc
+                : cg_grid_plan_apply(app->db, plan, cg_req_user(req), cg_req_remote(req), part,
+                                     &result, err);
+        if (rc != CG_ECONFLICT) {
+            break;
+        }
     }
-    rc = rc ? rc
-            : cg_grid_plan_apply(app->db, plan, cg_req_user(req), cg_req_remote(req), part, &result,
-                                 err);
     if (rc == CG_EINVALIDGRIDS) {
         json_t *e = json_pack("{s:s, s:s, s:s}", "code", "invalid_grids", "message", err->message,
                               "request_id", cg_req_id(req));

@@ -46,6 +46,13 @@ int cg_app_load_keys(const struct cg_config *cfg, bool create, bool *out_created
 struct cg_auth_policy;
 void cg_app_auth_policy(const struct cg_config *cfg, struct cg_auth_policy *p);
 
+/*
+ * The origin of the base map's tiles for the Content-Security-Policy: map.tile_url
+ * "https://{s}.tile.example/{z}/{x}/{y}.png" gives "https://" "*.tile.example" (any
+ * subdomain); "" when there is no base map. CG_EINVAL naming the setting for a URL that is not an http(s) tile template.
+ */
+int cg_app_tile_origin(const char *url, char *out, size_t size, struct cg_error *err);
+
 /* Audits a request body refused as malformed (a refusal like any other). */
 void cg_app_bad_body(void *app, struct cg_req *req, const struct cg_route *route,
                      const struct cg_error *err);

@@ -12,6 +12,7 @@
 #include "db/db.h"
 #include "domain/audit/audit.h"
 #include "domain/auth/auth.h"
+#include "domain/catalogue/catalogue.h"
 #include "domain/grid/index.h"
 #include "domain/pii/pii.h"
 #include "http/http.h"
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
     struct cg_app app = {0};
     struct cg_db_options dbo;
     struct cg_http_options ho;
+    char tile_origin[256];
     struct cg_error err = CG_ERROR_INIT;
     sigset_t sigs;
     FILE *log_file = NULL;
@@ -291,6 +293,22 @@ int main(int argc, char **argv)
             cg_grid_locator_release(app.grids, ix);
         }
     }
+    {
+        /* The default event catalogue: rows still missing are added, edits are kept. */
+        struct cg_catalogue_counts cc;
+
+        rc = cg_catalogue_seed(app.db, NULL, false, &cc, &err);
+        if (rc) {
+            cg_log_json(CG_LOG_ERROR, "cannot load the default event catalogue",
+                        json_pack("{s:s}", "detail", err.message));
+            rc = 1;
+            goto out;
+        }
+        if (cc.added) {
+            cg_log_json(CG_LOG_INFO, "default event catalogue loaded",
+                        json_pack("{s:I}", "rows_added", (json_int_t)cc.added));
+        }
+    }
 
     ho.address = cfg.http_address;
     ho.port = (int)cfg.http_port;
@@ -307,6 +325,13 @@ int main(int argc, char **argv)
     ho.idle_timeout_s = (int)cfg.http_idle_timeout;
     ho.web_root = cfg.http_web_root;
     ho.trusted_proxy = cfg.http_trusted_proxy;
+    rc = cg_app_tile_origin(cfg.map_tile_url, tile_origin, sizeof(tile_origin), &err);
+    if (rc) {
+        cg_log_json(CG_LOG_ERROR, "bad setting", json_pack("{s:s}", "detail", err.message));
+        rc = 1;
+        goto out;
+    }
+    ho.img_source = tile_origin;
     ho.gate = cg_app_gate;
     ho.on_bad_body = cg_app_bad_body;
     ho.gate_ctx = &app;

@@ -8,6 +8,9 @@
 #include "domain/auth/auth.h"
 #include "domain/pii/pii.h"
 
+#include "base/str.h"
+
+#include <ctype.h>
 #include <unistd.h>
 
 int cg_app_load_keys(const struct cg_config *cfg, bool create, bool *out_created,
@@ -39,4 +42,46 @@ void cg_app_auth_policy(const struct cg_config *cfg, struct cg_auth_policy *p)
     p->lock_after = (int)cfg->auth_lock_after;
     p->disable_after = (int)cfg->auth_disable_after;
     p->totp_required_for_admins = cfg->auth_totp_admins != 0;
+}
+
+int cg_app_tile_origin(const char *url, char *out, size_t size, struct cg_error *err)
+{
+    const char *host, *p;
+    struct cg_str o = CG_STR_INIT_MAX(256);
+    int rc = 0;
+
+    *out = '\0';
+    if (!*url) {
+        return 0;
+    }
+    if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) {
+        return cg_error_field(err, CG_EINVAL, "map.tile_url",
+                              "map.tile_url must start with https:// (or http://)");
+    }
+    if (!strstr(url, "{z}") || !strstr(url, "{x}") || !strstr(url, "{y}")) {
+        return cg_error_field(err, CG_EINVAL, "map.tile_url",
+                              "map.tile_url must contain {z}, {x} and {y}");
+    }
+    host = strstr(url, "//") + 2;
+    cg_str_add(&o, url, (size_t)(host - url));
+    for (p = host; *p && *p != '/'; p++) {
+        if (!strncmp(p, "{s}", 3)) { /* subdomains a, b, c...: any subdomain */
+            cg_str_addch(&o, '*');
+            p += 2;
+        } else if (isalnum((unsigned char)*p) || *p == '.' || *p == '-' || *p == ':') {
+            cg_str_addch(&o, *p);
+        } else {
+            rc = cg_error_field(err, CG_EINVAL, "map.tile_url",
+                                "map.tile_url has a host that is not a plain name");
+            break;
+        }
+    }
+    if (!rc && (p == host || cg_str_len(&o) >= size)) {
+        rc = cg_error_field(err, CG_EINVAL, "map.tile_url", "map.tile_url has no usable host");
+    }
+    if (!rc) {
+        snprintf(out, size, "%s", cg_str_ptr(&o));
+    }
+    cg_str_release(&o);
+    return rc;
 }

@@ -113,6 +113,7 @@ struct cg_http_options {
     int idle_timeout_s;
     const char *web_root;      /* directory served at / ("" to serve nothing) */
     const char *trusted_proxy; /* address of a front proxy whose X-Real-IP is believed, or "" */
+    const char *img_source;    /* another origin HTML pages may load images from (map tiles) */
     cg_gate_fn *gate;          /* NULL: only "public" routes are callable */
     /* Told of every request body refused as malformed (for the audit); may be NULL. */
     void (*on_bad_body)(void *gate_ctx, struct cg_req *req, const struct cg_route *route,

@@ -63,8 +63,8 @@ int cg_http__route_match(const struct cg_route *routes, size_t n, const char *me
                          const char *path, struct cg_req *req, struct cg_str *allow);
 
 /* Serves a file below web_root for GET/HEAD; replies 404/400 JSON itself when needed. */
-int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *path,
-                          struct cg_error *err);
+int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *csp,
+                          const char *path, struct cg_error *err);
 
 /* Adds the headers every response carries (request id, nosniff, frame and referrer policy). */
 void cg_http__common_headers(struct cg_req *req, struct MHD_Response *resp);

@@ -37,6 +37,7 @@ struct cg_http_server {
     char *address; /* owned copies of the string options */
     char *web_root;
     char *trusted_proxy;
+    char *csp;                     /* Content-Security-Policy of HTML pages */
     const struct cg_route *routes; /* borrowed: the static route table */
     size_t n_routes;
     void *app;
@@ -703,7 +704,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (!req->handled) {
         if (req->route_idx == CG_HTTP_ROUTE_STATIC) {
             struct cg_error err = CG_ERROR_INIT;
-            int rc = cg_http__serve_static(req, srv->web_root, url, &err);
+            int rc = cg_http__serve_static(req, srv->web_root, srv->csp, url, &err);
 
             if (rc) {
                 req_error_reply(req, rc, &err);
@@ -767,6 +768,18 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
     srv->address = cg_strdup(opt->address);
     srv->web_root = cg_strdup(opt->web_root ? opt->web_root : "");
     srv->trusted_proxy = cg_strdup(opt->trusted_proxy ? opt->trusted_proxy : "");
+    {
+        struct cg_str csp = CG_STR_INIT_MAX(2048);
+
+        /* Images may also come from the base map's tile server, and from nowhere else. */
+        cg_str_addf(&csp,
+                    "default-src 'self'; script-src 'self'; img-src 'self' data: blob:%s%s; "
+                    "style-src 'self' 'unsafe-inline'; object-src 'none'; "
+                    "frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+                    opt->img_source && *opt->img_source ? " " : "",
+                    opt->img_source ? opt->img_source : "");
+        srv->csp = cg_str_detach(&csp, NULL);
+    }
     srv->opt.address = srv->address;
     srv->opt.web_root = srv->web_root;
     srv->routes = routes;
@@ -855,6 +868,7 @@ void cg_http_stop(struct cg_http_server *srv, int timeout_s)
     free(srv->address);
     free(srv->web_root);
     free(srv->trusted_proxy);
+    free(srv->csp);
     free(srv);
 }
 

@@ -75,8 +75,8 @@ static bool path_is_safe(const char *path)
     return true;
 }
 
-int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *path,
-                          struct cg_error *err)
+int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *csp,
+                          const char *path, struct cg_error *err)
 {
     char full[MAX_STATIC_PATH + 512], etag[64];
     struct stat sb;
@@ -122,11 +122,7 @@ int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
                             !strncmp(path, "/vendor/", 8) ? "public, max-age=86400" : "no-cache");
     if (!strcmp(content_type_of(full), "text/html; charset=utf-8")) {
-        MHD_add_response_header(
-            resp, "Content-Security-Policy",
-            "default-src 'self'; script-src 'self'; img-src 'self' data: blob:; "
-            "style-src 'self' 'unsafe-inline'; object-src 'none'; "
-            "frame-ancestors 'none'; base-uri 'self'; form-action 'self'");
+        MHD_add_response_header(resp, "Content-Security-Policy", csp);
     }
     cg_http__common_headers(req, resp);
     req->resp = resp;

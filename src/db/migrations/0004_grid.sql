@@ -38,6 +38,13 @@ CREATE TABLE grid (
     CHECK (valid_to IS NULL OR valid_to >= valid_from)
 );
 CREATE UNIQUE INDEX grid_current ON grid(code) WHERE valid_to IS NULL;
+-- Counts the changes of the map: an import checked against version n applies only if the map
+-- is still at n when its write runs (two imports at once cannot both pass the overlap check).
+CREATE TABLE grid_map_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT INTO grid_map_version(id, n) VALUES (1, 0);
 CREATE INDEX grid_community ON grid(community_code);
 
 -- Grid staff (网格员花名册): the people, whether or not they have an account yet.

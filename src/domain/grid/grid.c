@@ -19,6 +19,7 @@ struct cg_grid_plan {
     size_t nfile; /* s.f[0..nfile) are the file's features */
     struct cg_grid_report r;
     struct cg_grid_import_opts o;
+    int64_t version; /* of the map when it was read; -1 without a store */
 };
 
 /* A map code -> feature, kept as a jansson object of integer indexes into the set. */
@@ -470,6 +471,7 @@ int cg_grid_plan_new(struct cg_db *db, const struct cg_principal *actor, const c
     int rc;
 
     p->o = *opts;
+    p->version = -1;
     if (p->o.seq_width < CG_GRID_SEQ_WIDTH_MIN || p->o.seq_width > CG_GRID_SEQ_WIDTH_MAX) {
         p->o.seq_width = 3;
     }
@@ -489,6 +491,11 @@ int cg_grid_plan_new(struct cg_db *db, const struct cg_principal *actor, const c
     check_properties(p);
     check_scope(p, actor);
     if (db) {
+        /* Read before the rows: a change after this makes the apply fail, never slip by. */
+        rc = cg_grid__map_version(db, &p->version, err);
+        if (rc) {
+            return rc;
+        }
         prefixes = file_prefixes(p);
         rc = prefixes[0] ? cg_grid__load(db, (const char *const *)prefixes, NULL, &p->s, err) : 0;
         free_prefixes(prefixes);
@@ -589,8 +596,8 @@ int cg_grid_plan_apply(struct cg_db *db, struct cg_grid_plan *p, const struct cg
             json_array_append_new(skipped, json_integer(p->s.f[i].idx));
         }
     }
-    rc = cg_grid__apply(db, &p->s, actor ? actor->login : NULL, actor ? actor->account_id : 0,
-                        remote, &counts, err);
+    rc = cg_grid__apply(db, &p->s, p->version, actor ? actor->login : NULL,
+                        actor ? actor->account_id : 0, remote, &counts, err);
     if (rc) {
         json_decref(skipped);
         return rc;

@@ -74,6 +74,8 @@ json_t *cg_grid_plan_report(const struct cg_grid_plan *plan);
  * written); with partial, the features that have errors are skipped and
  * listed. *out_result: {"applied": {...changes}, "skipped": [feature index...]}.
  * Redrawn or renamed grids get a new version; the old one is closed.
+ * CG_ECONFLICT when the map changed between the plan and its apply (another
+ * import or a retired grid): make a new plan and check again.
  */
 int cg_grid_plan_apply(struct cg_db *db, struct cg_grid_plan *plan,
                        const struct cg_principal *actor, const char *remote, bool partial,

@@ -111,8 +111,16 @@ int cg_grid__next_seq(struct cg_db *db, const char *community, int64_t *out, str
 struct cg_grid__apply_counts {
     int64_t divisions, grids_new, grids_redrawn, grids_updated, grids_unchanged;
 };
-int cg_grid__apply(struct cg_db *db, struct cg_grid_set *s, const char *actor, int64_t actor_id,
-                   const char *remote, struct cg_grid__apply_counts *counts, struct cg_error *err);
+int cg_grid__apply(struct cg_db *db, struct cg_grid_set *s, int64_t version, const char *actor,
+                   int64_t actor_id, const char *remote, struct cg_grid__apply_counts *counts,
+                   struct cg_error *err);
+
+/*
+ * The map's version (grid_map_version), and inside a write job: CG_ECONFLICT unless the map
+ * is still at expected (-1: any), then the next version.
+ */
+int cg_grid__map_version(struct cg_db *db, int64_t *out, struct cg_error *err);
+int cg_grid__bump_version(struct cg_conn *c, int64_t expected, struct cg_error *err);
 
 /* The plan's features (file first), and whether any of them is stored already. */
 const struct cg_grid_set *cg_grid__plan_set(const struct cg_grid_plan *plan);

@@ -31,6 +31,27 @@ static enum cg_grid_level level_from(const char *s)
     return !strcmp(s, "city") ? CG_GRID_CITY : !strcmp(s, "town") ? CG_GRID_TOWN : CG_GRID_VILLAGE;
 }
 
+int cg_grid__map_version(struct cg_db *db, int64_t *out, struct cg_error *err)
+{
+    struct cg_conn *c;
+    int rc = cg_db_reader(db, &c, err);
+
+    return rc ? rc : cg_db_query_int64(c, "SELECT n FROM grid_map_version", out, err, "");
+}
+
+int cg_grid__bump_version(struct cg_conn *c, int64_t expected, struct cg_error *err)
+{
+    int64_t now = 0;
+    int rc =
+        expected >= 0 ? cg_db_query_int64(c, "SELECT n FROM grid_map_version", &now, err, "") : 0;
+
+    if (!rc && expected >= 0 && now != expected) {
+        return cg_error_set(err, CG_ECONFLICT,
+                            "the map changed while this file was being checked: check it again");
+    }
+    return rc ? rc : cg_db_run(c, "UPDATE grid_map_version SET n = n + 1", err, "");
+}
+
 int cg_grid__next_seq(struct cg_db *db, const char *community, int64_t *out, struct cg_error *err)
 {
     struct cg_conn *c;
@@ -142,6 +163,7 @@ struct apply_job {
     struct cg_grid_set *s;
     const char *actor, *remote;
     int64_t actor_id;
+    int64_t version; /* of the map the plan was checked against */
     struct cg_grid__apply_counts counts;
 };
 
@@ -216,6 +238,7 @@ static int apply_run(struct cg_conn *c, void *ctx, struct cg_error *err)
 
     memset(n, 0, sizeof(*n));
     now_iso(now);
+    rc = cg_grid__bump_version(c, j->version, err);
     /* Parents before children: the division table's foreign key wants them there first. */
     for (int level = CG_GRID_CITY; level <= CG_GRID_GRID && !rc; level++) {
         for (size_t i = 0; i < s->n && !rc; i++) {
@@ -253,10 +276,12 @@ static int apply_run(struct cg_conn *c, void *ctx, struct cg_error *err)
     return rc;
 }
 
-int cg_grid__apply(struct cg_db *db, struct cg_grid_set *s, const char *actor, int64_t actor_id,
-                   const char *remote, struct cg_grid__apply_counts *counts, struct cg_error *err)
+int cg_grid__apply(struct cg_db *db, struct cg_grid_set *s, int64_t version, const char *actor,
+                   int64_t actor_id, const char *remote, struct cg_grid__apply_counts *counts,
+                   struct cg_error *err)
 {
-    struct apply_job j = {.s = s, .actor = actor, .remote = remote, .actor_id = actor_id};
+    struct apply_job j = {
+        .s = s, .actor = actor, .remote = remote, .actor_id = actor_id, .version = version};
     int rc = cg_db_write(db, apply_run, &j, err);
 
     *counts = j.counts;
@@ -765,12 +790,14 @@ int cg_grid_divisions(struct cg_db *db, const struct cg_principal *actor, const 
             : cg_db_prepare_bind(
                   c,
                   "SELECT d.code, d.level, d.name, d.parent_code, d.area_m2,"
-                  " (SELECT COUNT(*) FROM grid g WHERE g.code >= d.code AND g.code < d.code || ':'"
-                  "  AND g.valid_to IS NULL)"
+                  /* grids under the division that the caller may see (prefix ?2) */
+                  " (SELECT COUNT(*) FROM grid g WHERE g.valid_to IS NULL"
+                  "  AND g.code >= d.code AND g.code < d.code || ':'"
+                  "  AND g.code >= ?2 AND g.code < ?2 || ':')"
                   " FROM division d WHERE (?1 IS NULL AND d.parent_code IS NULL) OR d.parent_code "
                   "= ?1"
                   " ORDER BY d.code",
-                  &st, err, "t", parent);
+                  &st, err, "tt", parent, prefix);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         const char *code = cg_db_column_text(st, 0);
 

@@ -64,12 +64,22 @@ static int insert_run(struct cg_conn *c, void *ctx, struct cg_error *err)
                                   "account %" PRId64 " belongs to another staff member already",
                                   j->account_id);
         }
+        rc = rc ? rc
+                : cg_db_query_int64(c,
+                                    "SELECT EXISTS (SELECT 1 FROM account_role ar JOIN role r"
+                                    " ON r.name = ar.role WHERE ar.account_id = ?1"
+                                    " AND r.admin_kind IS NOT NULL)",
+                                    &n, err, "i", j->account_id);
+        if (!rc && n) {
+            return cg_error_field(err, CG_EFORBIDDEN, "account_id",
+                                  "an administrator's account cannot serve a grid (三权分立)");
+        }
     }
     rc = rc ? rc
             : cg_db_run(c,
                         "INSERT INTO grid_staff(name, phone_enc, phone_idx, phone_mask, employment,"
                         " account_id, created_at, updated_at)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                        " VALUES (?1, ?2, ?3, ?4, ?5, NULLIF(?6, 0), ?7, ?7)",
                         err, "tttttit", r->name, r->phone_enc, r->phone_enc ? r->phone_idx : NULL,
                         r->phone_enc ? r->phone_mask : NULL, r->employment, j->account_id, now);
     if (rc) {
@@ -309,6 +319,9 @@ static int retire_run(struct cg_conn *c, void *ctx, struct cg_error *err)
 {
     struct retire_job *j = ctx;
     char now[CG_TIME_ISO_LEN];
+    struct cg_stmt *st = NULL;
+    int64_t *staff = NULL;
+    size_t n = 0, cap = 0;
     int rc;
 
     now_iso(now);
@@ -317,11 +330,31 @@ static int retire_run(struct cg_conn *c, void *ctx, struct cg_error *err)
     if (!rc && !cg_db_changes(c)) {
         return cg_error_field(err, CG_ENOTFOUND, "code", "no current grid '%.20s'", j->code);
     }
+    /* The people who served it: their accounts' scopes follow what they still serve. */
     rc = rc ? rc
-            : cg_db_run(c,
-                        "UPDATE grid_assignment SET until = ?2 WHERE grid_code = ?1"
-                        " AND until IS NULL",
-                        err, "tt", j->code, now);
+            : cg_db_prepare_bind(c,
+                                 "SELECT DISTINCT staff_id FROM grid_assignment"
+                                 " WHERE grid_code = ?1 AND until IS NULL",
+                                 &st, err, "t", j->code);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            staff = cg_realloc(staff, cap * sizeof(*staff));
+        }
+        staff[n++] = cg_db_column_int64(st, 0);
+    }
+    cg_db_finalize(st);
+    rc = rc < 0 ? rc
+                : cg_db_run(c,
+                            "UPDATE grid_assignment SET until = ?2 WHERE grid_code = ?1"
+                            " AND until IS NULL",
+                            err, "tt", j->code, now);
+    for (size_t i = 0; i < n && !rc; i++) {
+        rc = follow_scope(c, staff[i], err);
+    }
+    free(staff);
+    rc = rc ? rc : cg_grid__bump_version(c, -1, err);
     return rc ? rc : audit(c, j->actor, j->remote, "grid.retire", "grid", j->code, NULL, err);
 }
 
