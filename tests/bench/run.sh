@@ -15,7 +15,8 @@
 #   BENCH_POINTS=1000000        random points of the lookup benchmark
 #   BENCH_POSTGIS=1             0: no PostGIS reference; as root it is installed when missing
 #   BENCH_PG_POINTS=100000      points loaded into PostGIS; BENCH_PG_SECONDS=5 per pgbench run
-#   BENCH_FRESH=1               regenerate the cached data set
+#   BENCH_FRESH=1               regenerate the cached data set (also done when the demo
+#                               generator, the migrations or data/ changed)
 #
 # Adding a benchmark: write tests/bench/NAME_bench.c (built by bench.mk) printing the
 # records described in report.mjs, add a function bench_NAME below and NAME to BENCHES.
@@ -60,7 +61,12 @@ prepare_dongguan() {
     DONGGUAN_GEOJSON=$DATA/dongguan-seed$BENCH_SEED.geojson
     # The demo's personal data is encrypted under a key file of its own, not ./civgrid.keys.
     export CIVGRID_PII_KEY_FILE=$DATA/dongguan-seed$BENCH_SEED.keys
-    if [ "${BENCH_FRESH:-0}" = 1 ]; then
+    # The cache is also dropped when what makes the demo changed: its generator, the
+    # schema, the outlines and division lists it is drawn from.
+    local stamp_file=$DATA/dongguan-seed$BENCH_SEED.stamp stamp
+    stamp=$(cat src/domain/grid/demo*.c src/db/migrations/*.sql data/geo/* data/divisions/* \
+        2>/dev/null | sha1sum | cut -c1-16)
+    if [ "${BENCH_FRESH:-0}" = 1 ] || [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
         rm -f "$DONGGUAN_DB" "$DONGGUAN_DB"-* "$DONGGUAN_GEOJSON"
     fi
     if [ ! -f "$DONGGUAN_DB" ]; then
@@ -83,6 +89,7 @@ prepare_dongguan() {
         for sfx in -wal -shm ""; do
             [ -e "$tmp$sfx" ] && mv "$tmp$sfx" "$DONGGUAN_DB$sfx"
         done
+        echo "$stamp" >"$stamp_file"
     fi
     if [ ! -s "$DONGGUAN_GEOJSON" ]; then
         "$CIVGRID" --db "$DONGGUAN_DB" grid export --level grid "$DONGGUAN_GEOJSON" >>"$OUT/demo.log" 2>&1 ||
