@@ -41,7 +41,11 @@ LIB_SRC := $(wildcard src/base/*.c src/db/*.c src/http/*.c src/domain/*/*.c src/
 MIGRATIONS := $(sort $(wildcard src/db/migrations/*.sql))
 DEMO_DATA := cg_demo_zhongshan_outline=data/geo/zhongshan-442000.geojson \
              cg_demo_dongguan_outline=data/geo/dongguan-441900.geojson \
-             cg_demo_towns_csv=data/divisions/towns-dongguan-zhongshan.csv
+             cg_demo_towns_csv=data/divisions/towns-dongguan-zhongshan.csv \
+             cg_catalogue_urban_cjt214_csv=data/catalogue/urban-cjt214.csv \
+             cg_catalogue_urban_gbt47678_csv=data/catalogue/urban-gbt47678.csv \
+             cg_catalogue_social_csv=data/catalogue/social.csv \
+             cg_catalogue_hotline_csv=data/catalogue/hotline.csv
 GEN_SRC := $(BUILD)/gen/migrations.c $(BUILD)/gen/demo_data.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o \
            $(BUILD)/obj/gen/demo_data.o
@@ -61,7 +65,8 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) tools/embed-sql.sh
 	@mkdir -p $(@D)
 	$(Q)tools/embed-sql.sh $@ $(MIGRATIONS)
 
-$(BUILD)/gen/demo_data.c: $(wildcard data/geo/*.geojson data/divisions/*.csv) tools/embed-data.sh
+$(BUILD)/gen/demo_data.c: $(wildcard data/geo/*.geojson data/divisions/*.csv data/catalogue/*.csv) \
+                          tools/embed-data.sh
 	@mkdir -p $(@D)
 	$(Q)tools/embed-data.sh $@ $(DEMO_DATA)
 

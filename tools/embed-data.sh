@@ -18,8 +18,10 @@ shift
             n = length($0)
             for (i = 1; i <= n || i == 1; i += 160) {
                 piece = substr($0, i, 160)
-                # never end a piece inside an escape sequence
-                while (substr(piece, length(piece), 1) == "\\" && i + length(piece) <= n) {
+                # never end a piece inside an escape sequence or inside a UTF-8
+                # character (clang checks the encoding of each literal)
+                while (i + length(piece) <= n && (substr(piece, length(piece), 1) == "\\" ||
+                       substr($0, i + length(piece), 1) ~ /[\200-\277]/)) {
                     piece = substr($0, i, length(piece) + 1)
                 }
                 last = i + length(piece) > n

@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 #include "db/db.h"
 #include "domain/audit/audit.h"
+#include "domain/catalogue/catalogue.h"
 
 #include <sys/stat.h>
 
@@ -20,8 +21,9 @@ int cmd_init(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char help[] =
         "usage: civgrid init\n\n"
-        "Creates the database at db.path with the current schema. On an existing\n"
-        "database it only applies pending migrations.\n";
+        "Creates the database at db.path with the current schema and the default\n"
+        "event catalogue. On an existing database it only applies pending migrations\n"
+        "and adds the default catalogue rows that are missing.\n";
     struct cg_db *db = NULL;
     struct cg_db_info info;
     struct cg_error err = CG_ERROR_INIT;
@@ -45,6 +47,16 @@ int cmd_init(struct cli_ctx *ctx, int argc, char **argv)
     } else {
         printf("%s %s (schema version %d)\n", existed ? "database ready:" : "created database",
                ctx->cfg.db_path, info.schema_version);
+    }
+    if (!rc) {
+        struct cg_catalogue_counts cc;
+
+        rc = cg_catalogue_seed(db, NULL, false, &cc, &err);
+        if (rc) {
+            cli_error(ctx, "%s", err.message);
+        } else if (cc.added) {
+            printf("event catalogue: %" PRId64 " default rows added\n", cc.added);
+        }
     }
     cg_db_close(db);
     return rc ? CLI_FAIL : CLI_OK;
