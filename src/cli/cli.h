@@ -54,5 +54,6 @@ cli_fn cmd_init, cmd_migrate, cmd_backup, cmd_restore, cmd_check;
 cli_fn cmd_user, cmd_audit, cmd_keys;
 cli_fn cmd_grid, cmd_demo;
 cli_fn cmd_calendar;
+cli_fn cmd_catalogue;
 
 #endif

@@ -27,6 +27,7 @@ static const struct cli_command commands[] = {
     {"grid", cmd_grid, "the grid map: validate, import and export GeoJSON"},
     {"demo", cmd_demo, "load a demo city (zhongshan: Guzhen; dongguan) from its real outline"},
     {"calendar", cmd_calendar, "the working calendar: show, import a year, hours, deadline"},
+    {"catalogue", cmd_catalogue, "the event catalogue: import and export CSV, default classes"},
     {"version", cmd_version, "show versions of civgrid and its libraries"},
 };
 
