@@ -13,6 +13,8 @@
 #include "domain/audit/audit.h"
 #include "domain/auth/auth.h"
 #include "domain/catalogue/catalogue.h"
+#include "domain/calendar/calendar.h"
+#include "domain/event/event.h"
 #include "domain/grid/index.h"
 #include "domain/pii/pii.h"
 #include "http/http.h"
@@ -325,6 +327,14 @@ int main(int argc, char **argv)
     ho.idle_timeout_s = (int)cfg.http_idle_timeout;
     ho.web_root = cfg.http_web_root;
     ho.trusted_proxy = cfg.http_trusted_proxy;
+    rc = cg_calendar_load(app.db, &app.calendar, &err);
+    if (rc) {
+        cg_log_json(CG_LOG_ERROR, "cannot load the working calendar",
+                    json_pack("{s:s}", "detail", err.message));
+        rc = 1;
+        goto out;
+    }
+    app.events = cg_events_new(app.db, app.grids, app.calendar);
     rc = cg_app_tile_origin(cfg.map_tile_url, tile_origin, sizeof(tile_origin), &err);
     if (rc) {
         cg_log_json(CG_LOG_ERROR, "bad setting", json_pack("{s:s}", "detail", err.message));
@@ -368,6 +378,8 @@ int main(int argc, char **argv)
 out:
     cg_http_stop(app.http, 0);
     cg_auth_free(app.auth);
+    cg_events_free(app.events);
+    cg_calendar_release(app.calendar);
     cg_grid_locator_free(app.grids);
     cg_db_close(app.db);
     cg_pii_keys_free(app.keys);

@@ -1,0 +1,66 @@
+-- 0007_event: events (事件) and their append-only action log (docs/EVENTS.md).
+-- The log is the truth: every state change writes exactly one event_log row in the same
+-- transaction as the event row it changes; the event row is the current projection.
+-- Times are RFC 3339 UTC with milliseconds.
+
+CREATE TABLE event (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('normal', 'self_resolved', 'report_only')),
+    source TEXT NOT NULL CHECK (source IN ('patrol', 'citizen', 'hotline', 'video', 'assignment')),
+    category_kind TEXT NOT NULL,
+    category_code TEXT NOT NULL,
+    category_name TEXT NOT NULL,
+    department TEXT NOT NULL DEFAULT '',  -- responsible department, from the catalogue
+    urgency TEXT NOT NULL CHECK (urgency IN ('normal', 'urgent', 'emergency')),
+    title TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    address TEXT NOT NULL DEFAULT '',
+    lon REAL NOT NULL,
+    lat REAL NOT NULL,
+    grid_code TEXT NOT NULL,              -- the grid the point lay in when reported
+    reporter_id INTEGER REFERENCES account(id),
+    state TEXT NOT NULL,
+    tier TEXT NOT NULL DEFAULT 'grid' CHECK (tier IN ('grid', 'village', 'town', 'department')),
+    supervised INTEGER NOT NULL DEFAULT 0, -- 督办
+    rework_count INTEGER NOT NULL DEFAULT 0, -- 返工
+    step_started_at TEXT NOT NULL,
+    deadline_at TEXT,                     -- of the current step; NULL: none, or no calendar
+    due_at TEXT,                          -- 处置时限: set at dispatch, moved by extensions
+    closure_type TEXT CHECK (closure_type IS NULL OR closure_type IN
+        ('normal', 'overdue', 'error', 'special')),
+    satisfaction INTEGER CHECK (satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5),
+    version INTEGER NOT NULL DEFAULT 1,   -- grows at every change: concurrent actions conflict
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    closed_at TEXT
+);
+CREATE INDEX event_grid_state ON event(grid_code, state);
+CREATE INDEX event_state_deadline ON event(state, deadline_at);
+CREATE INDEX event_created ON event(created_at);
+
+CREATE TABLE event_log (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES event(id),
+    at TEXT NOT NULL,
+    actor_id INTEGER REFERENCES account(id),
+    actor_login TEXT,
+    action TEXT NOT NULL,
+    from_state TEXT,                      -- NULL for the report itself
+    to_state TEXT NOT NULL,
+    note TEXT NOT NULL DEFAULT '',
+    detail TEXT,                          -- JSON: department, deadline, satisfaction...
+    deadline_at TEXT
+);
+CREATE INDEX event_log_event ON event_log(event_id, id);
+
+CREATE TRIGGER event_log_no_update BEFORE UPDATE ON event_log
+BEGIN
+    SELECT RAISE(ABORT, 'event_log is append-only');
+END;
+CREATE TRIGGER event_log_no_delete BEFORE DELETE ON event_log
+BEGIN
+    SELECT RAISE(ABORT, 'event_log is append-only');
+END;
+
+-- On-site verification and checking (核实, 核查) are grid workers' work too.
+INSERT INTO role_permission(role, permission) VALUES ('grid_worker', 'event.verify');

@@ -1,0 +1,105 @@
+/*
+ * event.h: events (事件) and their handling workflow (docs/EVENTS.md).
+ *
+ * An event is reported from a source (patrol, citizen, hotline, video,
+ * higher-level assignment), snapped to the grid its point lies in, classified
+ * by the catalogue (domain/catalogue), and then moved through a table-driven
+ * state machine: every row says from which state an action leads to which
+ * state and which permission it needs. Every transition is one append-only
+ * log row written in the same transaction as the event's new state; the
+ * deadline of each step comes from the catalogue's limit and the working
+ * calendar (domain/calendar). Two actors acting on one event at once: the
+ * first wins, the second gets CG_ECONFLICT with the current state.
+ *
+ * Scope: an event is in an account's scope by its grid (grid scopes), its
+ * responsible department (department scopes) or its reporter (own). Events
+ * outside the scope are CG_ENOTFOUND. Returned JSON is owned by the caller.
+ */
+#ifndef CG_EVENT_H
+#define CG_EVENT_H
+
+#include "base/cg.h"
+#include "base/err.h"
+
+#include <jansson.h>
+
+struct cg_db;
+struct cg_principal;
+struct cg_calendar;
+struct cg_grid_locator;
+
+#define CG_EVENT_TITLE_MAX 80         /* characters */
+#define CG_EVENT_DESCRIPTION_MAX 2000 /* characters */
+#define CG_EVENT_ADDRESS_MAX 200      /* characters */
+#define CG_EVENT_NOTE_MAX 1000        /* characters */
+
+/* The module's state: the store, the grid index and the working calendar. */
+struct cg_events;
+
+/*
+ * Borrows db and grids for its whole life and holds a reference on cal (may
+ * be NULL: no deadlines in working time then). Free with cg_events_free().
+ */
+struct cg_events *cg_events_new(struct cg_db *db, struct cg_grid_locator *grids,
+                                struct cg_calendar *cal);
+void cg_events_free(struct cg_events *ev);
+/* Uses cal (a new reference is taken) for the deadlines from now on. */
+void cg_events_set_calendar(struct cg_events *ev, struct cg_calendar *cal);
+
+struct cg_event_input {
+    const char *kind; /* "normal" (default), "self_resolved" (自行处置), "report_only" (报备) */
+    const char *source; /* "patrol", "citizen", "hotline", "video", "assignment" */
+    const char *category_kind, *category_code; /* a catalogue sub-class */
+    const char *title, *description, *address;
+    double lon, lat;  /* WGS-84 */
+    const char *note; /* of the first log entry (a self-resolved event: what was done) */
+};
+
+/*
+ * Records a report by actor and returns the new event as JSON. The point must
+ * lie in a grid (CG_EOUTSIDEGRIDS otherwise) inside actor's scope (a citizen's
+ * anywhere). A self-resolved event is closed at once (two log entries), a
+ * report-only record is "recorded" and never counted in completion rates.
+ */
+int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
+                    const struct cg_event_input *in, const char *remote, json_t **out,
+                    struct cg_error *err) CG_MUST_CHECK;
+
+/* The event with its log and the actions actor may take now. */
+int cg_event_get(struct cg_events *ev, const struct cg_principal *actor, int64_t id, json_t **out,
+                 struct cg_error *err) CG_MUST_CHECK;
+
+struct cg_event_query {
+    const char *state, *grid, *category, *source, *tier;
+    const char *warning; /* "yellow" (near due), "red" (overdue) */
+    int64_t before_id;   /* paging: newest first */
+    int limit;           /* 1..500 */
+};
+/* Events in actor's scope, newest first: {"events": [...], "next_before": id|null}. */
+int cg_event_list(struct cg_events *ev, const struct cg_principal *actor,
+                  const struct cg_event_query *q, json_t **out, struct cg_error *err) CG_MUST_CHECK;
+
+struct cg_event_action {
+    const char *action;         /* "accept", "dispatch", ... (docs/EVENTS.md) */
+    const char *note;           /* may be NULL */
+    const char *expected_state; /* when given, the event must still be in it */
+    int64_t expected_version;   /* when > 0, the event must still be at this version */
+    int satisfaction;           /* 1..5 for "revisit", else 0 */
+    const char *closure;        /* "error" or "special" for "close", else NULL */
+    const char *department;     /* "dispatch"/"reassign": to whom (default: the catalogue's) */
+};
+
+/*
+ * Applies an action. CG_ENOTFOUND outside scope; CG_EBADSTATE (409) naming
+ * the allowed actions when the action does not apply in the current state or
+ * to actor's roles; CG_ECONFLICT (409) when expected_state or
+ * expected_version no longer holds (someone acted first). Returns the event.
+ */
+int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t id,
+                 const struct cg_event_action *a, const char *remote, json_t **out,
+                 struct cg_error *err) CG_MUST_CHECK;
+
+/* The state machine as JSON: {"states": [...], "transitions": [{from, action, to, permission}]}. */
+json_t *cg_event_machine_json(void);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * event_int.h: shared by the files of the event module only: the row as the
+ * rules see it, and the store functions (cg_event__*).
+ */
+#ifndef CG_EVENT_INT_H
+#define CG_EVENT_INT_H
+
+#include "base/cg.h"
+#include "base/err.h"
+#include "base/time.h"
+#include "domain/event/event.h"
+
+struct cg_conn;
+
+#define EV_TEXT 24
+#define EV_CODE 24
+#define EV_NAME 260
+
+/* One event as stored (text fields are copies). */
+struct cg_event__row {
+    int64_t id, reporter_id, version, rework_count;
+    int satisfaction; /* 0: none */
+    bool supervised;
+    char kind[EV_TEXT], source[EV_TEXT], urgency[EV_TEXT], state[EV_TEXT], tier[EV_TEXT];
+    char category_kind[EV_TEXT], category_code[EV_CODE], category_name[EV_NAME];
+    char department[EV_NAME], grid_code[EV_CODE], closure_type[EV_TEXT];
+    char step_started_at[CG_TIME_ISO_LEN], deadline_at[CG_TIME_ISO_LEN], due_at[CG_TIME_ISO_LEN];
+    char created_at[CG_TIME_ISO_LEN], closed_at[CG_TIME_ISO_LEN];
+    double lon, lat;
+    char *title, *description, *address; /* owned: cg_event__row_release() */
+};
+void cg_event__row_release(struct cg_event__row *r);
+
+/* One log entry to append. */
+struct cg_event__log {
+    const char *action, *from_state, *to_state, *note;
+    const char *deadline_at; /* "" for none */
+    json_t *detail;          /* may be NULL; borrowed */
+};
+
+/* Inserts a new event (row->id is set) with its first log entries, in one job. */
+int cg_event__insert(struct cg_db *db, struct cg_event__row *row, const struct cg_event__log *logs,
+                     size_t nlogs, int64_t actor_id, const char *actor_login, struct cg_error *err);
+
+/*
+ * Writes next over the stored event if it is still at version next->version
+ * (the one the decision was made on), bumping the version, and appends log,
+ * in one job. CG_ECONFLICT with the current state when someone acted first.
+ */
+int cg_event__update(struct cg_db *db, const struct cg_event__row *next,
+                     const struct cg_event__log *log, int64_t actor_id, const char *actor_login,
+                     struct cg_error *err);
+
+/* Reads event id into *out; CG_ENOTFOUND. */
+int cg_event__load(struct cg_db *db, int64_t id, struct cg_event__row *out, struct cg_error *err);
+
+/* Appends the log of event id, oldest first, to list. */
+int cg_event__log_json(struct cg_db *db, int64_t id, json_t *list, struct cg_error *err);
+
+/* Scope filter of a list: what kind of scope and its value. */
+struct cg_event__scope {
+    const char *grid_prefix; /* "" for all */
+    const char *department;  /* NULL unless a department scope */
+    int64_t owner_id;        /* 0 unless an own scope */
+};
+/* Events matching scope and q, newest first, limit + 1 rows, each through fn. */
+typedef void cg_event__row_fn(void *ctx, const struct cg_event__row *row);
+int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
+                   const struct cg_event_query *q, const char *now, cg_event__row_fn *fn, void *ctx,
+                   struct cg_error *err);
+
+#endif
