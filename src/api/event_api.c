@@ -162,3 +162,19 @@ int cg_api_event_machine(struct cg_req *req, struct cg_error *err)
     (void)err;
     return cg_reply_json(req, 200, cg_event_machine_json());
 }
+
+int cg_api_event_kpi(struct cg_req *req, struct cg_error *err)
+{
+    struct cg_app *app = cg_req_app(req);
+    struct cg_event_kpi_query q = {cg_req_query(req, "by"), cg_req_query(req, "from"),
+                                   cg_req_query(req, "to"), cg_req_query(req, "within")};
+    json_t *out = NULL;
+    int rc = 0;
+
+    if (q.within && (!*q.within || strlen(q.within) > 16 ||
+                     strspn(q.within, "0123456789") != strlen(q.within))) {
+        rc = cg_error_field(err, CG_EINVAL, "within", "'within' must be a division or grid code");
+    }
+    rc = rc ? rc : cg_event_kpi(app->events, cg_req_user(req), &q, &out, err);
+    return rc ? rc : cg_reply_json(req, 200, out);
+}

@@ -777,3 +777,104 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
     cg_event__row_release(&r);
     return rc;
 }
+
+/* ---- KPIs ------------------------------------------------------------------------------- */
+
+static json_t *rate(int64_t num, int64_t den)
+{
+    return den ? json_real((double)num / (double)den) : json_null();
+}
+
+static json_t *kpi_json(const struct cg_event__kpi *k)
+{
+    return json_pack(
+        "{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o, s:I, s:o}", "key", k->key,
+        "reported", (json_int_t)k->reported, "filed", (json_int_t)k->filed, "due",
+        (json_int_t)k->due, "closed", (json_int_t)k->closed, "closed_on_time",
+        (json_int_t)k->on_time, "closure_rate", rate(k->closed, k->due), "on_time_rate",
+        rate(k->on_time, k->due), "rework", (json_int_t)k->rework, "self_resolved",
+        (json_int_t)k->self_resolved, "self_resolution_rate", rate(k->self_resolved, k->reported),
+        "revisits", (json_int_t)k->revisits, "satisfaction",
+        k->revisits ? json_real(k->satisfaction_sum / (double)k->revisits) : json_null());
+}
+
+struct kpi_ctx {
+    json_t *rows;
+    struct cg_event__kpi total;
+};
+
+static void kpi_row(void *ctx, const struct cg_event__kpi *k)
+{
+    struct kpi_ctx *c = ctx;
+
+    json_array_append_new(c->rows, kpi_json(k));
+    c->total.reported += k->reported;
+    c->total.filed += k->filed;
+    c->total.due += k->due;
+    c->total.closed += k->closed;
+    c->total.on_time += k->on_time;
+    c->total.rework += k->rework;
+    c->total.self_resolved += k->self_resolved;
+    c->total.revisits += k->revisits;
+    c->total.satisfaction_sum += k->satisfaction_sum;
+}
+
+int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
+                 const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+{
+    static const char *const groups[] = {"grid", "village", "town", "department", "worker", NULL};
+    struct cg_event__scope scope = {"", NULL, 0};
+    struct kpi_ctx c;
+    int64_t from = 0, to = 0;
+    char f[CG_TIME_ISO_LEN], t[CG_TIME_ISO_LEN];
+    int by = 0, rc = 0;
+    json_t *total;
+
+    *out = NULL;
+    memset(&c, 0, sizeof(c));
+    c.rows = json_array();
+    while (groups[by] && strcmp(groups[by], q->by ? q->by : "grid")) {
+        by++;
+    }
+    if (!groups[by]) {
+        rc = cg_error_field(err, CG_EINVAL, "by",
+                            "'by' must be grid, village, town, department or worker");
+    } else if (!q->from || !q->to || !cg_time_parse_iso(q->from, &from) ||
+               !cg_time_parse_iso(q->to, &to)) {
+        rc =
+            cg_error_field(err, q->from && q->to ? CG_EINVAL : CG_EMISSING, q->from ? "to" : "from",
+                           "'from' and 'to' must be UTC times like 2026-01-01T00:00:00Z or dates");
+    } else if (to <= from) {
+        rc = cg_error_field(err, CG_EINVAL, "to", "'to' must come after 'from'");
+    }
+    if (!rc && actor) {
+        rc = cg_auth_allow_filter(actor, q->within, err);
+        if (!rc && actor->scope_kind == CG_SCOPE_GRID) {
+            scope.grid_prefix = actor->scope_ref;
+        } else if (!rc && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
+            scope.department = actor->scope_ref;
+        } else if (!rc && actor->scope_kind == CG_SCOPE_OWN) {
+            scope.owner_id = actor->account_id ? actor->account_id : -1;
+        }
+    }
+    if (!rc && q->within && *q->within && strlen(q->within) >= strlen(scope.grid_prefix)) {
+        scope.grid_prefix = q->within;
+    }
+    if (rc) {
+        json_decref(c.rows);
+        return rc;
+    }
+    cg_time_iso(from, f, sizeof(f));
+    cg_time_iso(to, t, sizeof(t));
+    rc = cg_event__kpi(ev->db, by, &scope, f, t, kpi_row, &c, err);
+    if (rc) {
+        json_decref(c.rows);
+        return rc;
+    }
+    snprintf(c.total.key, sizeof(c.total.key), "%s", "total");
+    total = kpi_json(&c.total);
+    json_object_del(total, "key");
+    *out = json_pack("{s:s, s:s, s:s, s:o, s:o}", "by", groups[by], "from", f, "to", t, "rows",
+                     c.rows, "total", total);
+    return 0;
+}

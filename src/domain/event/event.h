@@ -99,6 +99,25 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
                  const struct cg_event_action *a, const char *remote, json_t **out,
                  struct cg_error *err) CG_MUST_CHECK;
 
+/* ---- first KPIs (docs/EVENTS.md, "KPIs") ------------------------------------------------- */
+
+struct cg_event_kpi_query {
+    const char *by;     /* "grid", "village", "town", "department", "worker" (the reporter) */
+    const char *from;   /* RFC 3339, inclusive */
+    const char *to;     /* RFC 3339, exclusive */
+    const char *within; /* a grid code prefix inside the actor's scope, or NULL */
+};
+
+/*
+ * Counts over the period per group: reported (上报数), filed (立案数), due
+ * (应结案数), closed (结案数), closed_on_time (按期结案数), their rates, rework
+ * (返工数), self_resolved and its rate, satisfaction. Report-only records are
+ * never counted. {"by", "from", "to", "rows": [...], "total": {...}}.
+ */
+int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
+                 const struct cg_event_kpi_query *q, json_t **out,
+                 struct cg_error *err) CG_MUST_CHECK;
+
 /* The state machine as JSON: {"states": [...], "transitions": [{from, action, to, permission}]}. */
 json_t *cg_event_machine_json(void);
 

@@ -69,4 +69,15 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
                    const struct cg_event_query *q, const char *now, cg_event__row_fn *fn, void *ctx,
                    struct cg_error *err);
 
+/* The counters of one KPI group. */
+struct cg_event__kpi {
+    char key[EV_NAME];
+    int64_t reported, filed, due, closed, on_time, rework, self_resolved, revisits;
+    double satisfaction_sum;
+};
+typedef void cg_event__kpi_fn(void *ctx, const struct cg_event__kpi *row);
+/* by: 0 grid, 1 village, 2 town, 3 department, 4 worker. Rows in key order through fn. */
+int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope, const char *from,
+                  const char *to, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);
+
 #endif

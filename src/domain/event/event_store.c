@@ -267,3 +267,80 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
     cg_db_finalize(st);
     return rc < 0 ? rc : 0;
 }
+
+/* ---- KPIs ------------------------------------------------------------------------------- */
+
+/*
+ * One statement per grouping (the statement cache is keyed by the SQL text's
+ * address). In the period [?1, ?2): reported = created, not report-only;
+ * filed = a "file" entry in the log; due (应结案) = filed events whose due time
+ * falls in the period or that closed in it; closed = of those, closed before
+ * the period's end; on time = closed by their due time; rework = check_fail
+ * and unsatisfied return visits logged; self-resolved = closed without ever
+ * being dispatched, at grid or village tier; satisfaction of the return visits
+ * that closed events in the period.
+ */
+#define KPI_SQL(KEY)                                                                               \
+    "SELECT " KEY ","                                                                              \
+    " SUM(kind <> 'report_only' AND created_at >= ?1 AND created_at < ?2),"                        \
+    " SUM(EXISTS (SELECT 1 FROM event_log l WHERE l.event_id = e.id AND l.action = 'file'"         \
+    "  AND l.at >= ?1 AND l.at < ?2)),"                                                            \
+    " SUM(due_at IS NOT NULL AND ((due_at >= ?1 AND due_at < ?2)"                                  \
+    "  OR (closed_at >= ?1 AND closed_at < ?2))),"                                                 \
+    " SUM(due_at IS NOT NULL AND ((due_at >= ?1 AND due_at < ?2)"                                  \
+    "  OR (closed_at >= ?1 AND closed_at < ?2)) AND closed_at IS NOT NULL AND closed_at < ?2),"    \
+    " SUM(due_at IS NOT NULL AND ((due_at >= ?1 AND due_at < ?2)"                                  \
+    "  OR (closed_at >= ?1 AND closed_at < ?2)) AND closed_at IS NOT NULL AND closed_at < ?2"      \
+    "  AND closed_at <= due_at),"                                                                  \
+    " SUM((SELECT COUNT(*) FROM event_log l WHERE l.event_id = e.id AND l.at >= ?1"                \
+    "  AND l.at < ?2 AND (l.action = 'check_fail'"                                                 \
+    "  OR (l.action = 'revisit' AND l.to_state = 'handling')))),"                                  \
+    " SUM(kind <> 'report_only' AND state = 'closed' AND closed_at >= ?1 AND closed_at < ?2"       \
+    "  AND tier IN ('grid', 'village') AND NOT EXISTS (SELECT 1 FROM event_log l"                  \
+    "  WHERE l.event_id = e.id AND l.action = 'dispatch')),"                                       \
+    " SUM(satisfaction IS NOT NULL AND closed_at >= ?1 AND closed_at < ?2),"                       \
+    " TOTAL(CASE WHEN closed_at >= ?1 AND closed_at < ?2 THEN satisfaction END)"                   \
+    " FROM event e WHERE grid_code >= ?3 AND grid_code < ?4"                                       \
+    " AND (?5 IS NULL OR department = ?5) AND (?6 = 0 OR reporter_id = ?6)"                        \
+    " GROUP BY 1 ORDER BY 1"
+
+static const char *const kpi_sql[] = {
+    KPI_SQL("grid_code"),
+    KPI_SQL("substr(grid_code, 1, 12)"),
+    KPI_SQL("substr(grid_code, 1, 9)"),
+    KPI_SQL("department"),
+    KPI_SQL("COALESCE(CAST(reporter_id AS TEXT), '')"),
+};
+
+int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope, const char *from,
+                  const char *to, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    char end[40];
+    int rc = cg_db_reader(db, &c, err);
+
+    CG_ASSERT(by >= 0 && (size_t)by < CG_ARRAY_LEN(kpi_sql));
+    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    rc = rc ? rc
+            : cg_db_prepare_bind(c, kpi_sql[by], &st, err, "ttttti", from, to, scope->grid_prefix,
+                                 end, scope->department, scope->owner_id);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        struct cg_event__kpi k = {0};
+
+        rc = 0;
+        copy(st, 0, k.key, sizeof(k.key));
+        k.reported = cg_db_column_int64(st, 1);
+        k.filed = cg_db_column_int64(st, 2);
+        k.due = cg_db_column_int64(st, 3);
+        k.closed = cg_db_column_int64(st, 4);
+        k.on_time = cg_db_column_int64(st, 5);
+        k.rework = cg_db_column_int64(st, 6);
+        k.self_resolved = cg_db_column_int64(st, 7);
+        k.revisits = cg_db_column_int64(st, 8);
+        k.satisfaction_sum = cg_db_column_double(st, 9);
+        fn(ctx, &k);
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}

@@ -1,0 +1,115 @@
+// kpi.test.mjs: the first KPIs (GET /api/v1/kpi) over a known history built
+// through the API on the Zhongshan demo, compared with counts worked out by
+// hand below: 上报, 立案, 应结案, 结案, 按期结案 and their rates, 返工,
+// self-resolution and satisfaction; report-only records never count; scope.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { addUser, makeTemplate, signIn, signInAs, startDemoServer, P_001001, P_207002 } from './grid/lib.mjs';
+
+const DEPT = '环境卫生管理部门';
+const ALL = 'from=2000-01-01&to=2100-01-01';
+let template, server, worker, other, duty, handler, citizen;
+
+const report = async (c, extra = {}) => {
+  const r = await c.post('/api/v1/events', {
+    source: 'patrol', category: '0102', title: '暴露垃圾', lon: P_001001[0], lat: P_001001[1], ...extra,
+  });
+  assert.equal(r.status, 201, r.text);
+  return r.json.id;
+};
+const run = async (id, steps) => {
+  for (const [c, action, extra] of steps) {
+    const r = await c.post(`/api/v1/events/${id}/actions`, { action, ...(extra || {}) });
+    assert.equal(r.status, 200, `${action}: ${r.text}`);
+  }
+};
+
+before(async () => {
+  template = makeTemplate();
+  server = await startDemoServer(template);
+  worker = await signInAs(server, 'demo.worker');
+  duty = await signInAs(server, 'demo.duty');
+  citizen = await signInAs(server, 'demo.citizen');
+  const h = addUser(server, 'kpi.handler', { roles: 'dept_handler', scope: `department:${DEPT}` });
+  handler = await signIn(server.base, h.login, h.password);
+  const o = addUser(server, 'kpi.worker207', { roles: 'grid_worker', scope: 'grid:442000105207002' });
+  other = await signIn(server.base, o.login, o.password);
+
+  // e1: filed, dispatched, one failed check (返工), closed on time.
+  const e1 = await report(worker);
+  await run(e1, [[duty, 'accept'], [duty, 'file'], [duty, 'dispatch'], [handler, 'sign'], [handler, 'feedback'],
+    [worker, 'check_fail'], [handler, 'feedback'], [worker, 'check_pass'], [duty, 'close']]);
+  // e2: resolved on the spot (自行处置).
+  await report(worker, { kind: 'self_resolved' });
+  // e3: a report-only record (报备): never counted.
+  await report(worker, { kind: 'report_only' });
+  // e4: dispatched and still being handled: due in the period, not closed.
+  const e4 = await report(worker);
+  await run(e4, [[duty, 'accept'], [duty, 'file'], [duty, 'dispatch'], [handler, 'sign']]);
+  // e5: a citizen's report, an unsatisfied visit (返工), then satisfied (4).
+  const e5 = await report(citizen, { source: 'citizen' });
+  await run(e5, [[duty, 'accept'], [duty, 'file'], [duty, 'dispatch'], [handler, 'sign'], [handler, 'feedback'],
+    [worker, 'check_pass'], [duty, 'revisit', { satisfaction: 2 }], [handler, 'feedback'], [worker, 'check_pass'],
+    [duty, 'revisit', { satisfaction: 4 }]]);
+  // e6: reported in another grid, not acted on.
+  await report(other, { lon: P_207002[0], lat: P_207002[1] });
+  // e7: resolved by the grid worker from the queue (reported -> resolve).
+  const e7 = await report(worker);
+  await run(e7, [[worker, 'resolve']]);
+});
+
+after(async () => {
+  await server?.stop();
+  template?.remove();
+});
+
+test('town totals are what the history says', async () => {
+  const r = await duty.get(`/api/v1/kpi?by=town&${ALL}`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.rows.length, 1);
+  const k = r.json.rows[0];
+  assert.equal(k.key, '442000105');
+  assert.equal(k.reported, 6, 'e1 e2 e4 e5 e6 e7 (not the report-only e3)');
+  assert.equal(k.filed, 3, 'e1 e4 e5');
+  assert.equal(k.due, 3, 'e1 e4 e5: dispatched, due in the period');
+  assert.equal(k.closed, 2, 'e1 e5');
+  assert.equal(k.closed_on_time, 2);
+  assert.equal(k.closure_rate, 2 / 3);
+  assert.equal(k.on_time_rate, 2 / 3);
+  assert.equal(k.rework, 2, 'e1 check_fail, e5 unsatisfied visit');
+  assert.equal(k.self_resolved, 2, 'e2 and e7: closed without a dispatch');
+  assert.equal(k.self_resolution_rate, 2 / 6);
+  assert.equal(k.revisits, 1);
+  assert.equal(k.satisfaction, 4);
+  assert.deepEqual(r.json.total.reported, 6);
+});
+
+test('by grid, by department, by worker', async () => {
+  const g = await duty.get(`/api/v1/kpi?by=grid&${ALL}`);
+  assert.deepEqual(g.json.rows.map((x) => [x.key, x.reported]), [['442000105001001', 5], ['442000105207002', 1]]);
+  const d = await duty.get(`/api/v1/kpi?by=department&${ALL}`);
+  assert.deepEqual(d.json.rows.map((x) => [x.key, x.filed]), [[DEPT, 3]]);
+  const w = await duty.get(`/api/v1/kpi?by=worker&${ALL}`);
+  const byId = Object.fromEntries(w.json.rows.map((x) => [x.key, x.reported]));
+  assert.equal(byId[String(worker.account.id)], 4, 'e1 e2 e4 e7');
+  assert.equal(byId[String(citizen.account.id)], 1);
+});
+
+test('a period before everything counts nothing; scope and bad input', async () => {
+  const r = await duty.get('/api/v1/kpi?by=town&from=2001-01-01&to=2002-01-01');
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.rows.map((x) => x.reported), [0]);
+  assert.equal(r.json.rows[0].closure_rate, null, 'no 应结案: no rate, not 0 %');
+  const leader = addUser(server, 'kpi.leader', { roles: 'grid_leader', scope: 'grid:442000105207002' });
+  const l = await signIn(server.base, leader.login, leader.password);
+  const mine = await l.get(`/api/v1/kpi?by=grid&${ALL}`);
+  assert.deepEqual(mine.json.rows.map((x) => x.key), ['442000105207002']);
+  assert.equal((await l.get(`/api/v1/kpi?by=grid&${ALL}&within=442000105001`)).status, 403);
+  assert.equal((await duty.get(`/api/v1/kpi?by=planet&${ALL}`)).status, 400);
+  assert.equal((await duty.get('/api/v1/kpi?by=town&from=2026-13-01&to=2027-01-01')).status, 400);
+  assert.equal((await duty.get('/api/v1/kpi?by=town&from=2027-01-01&to=2026-01-01')).status, 400);
+  assert.equal((await duty.get('/api/v1/kpi?by=town')).status, 400);
+  assert.equal((await worker.get(`/api/v1/kpi?${ALL}`)).status, 403, 'grid workers do not read statistics');
+});
