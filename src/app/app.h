@@ -53,7 +53,8 @@ void cg_app_auth_policy(const struct cg_config *cfg, struct cg_auth_policy *p);
 /*
  * The origin of the base map's tiles for the Content-Security-Policy: map.tile_url
  * "https://{s}.tile.example/{z}/{x}/{y}.png" gives "https://" "*.tile.example" (any
- * subdomain); "" when there is no base map. CG_EINVAL naming the setting for a URL that is not an http(s) tile template.
+ * subdomain); "" when there is no base map. CG_EINVAL naming the setting for a URL that
+ * is not an http(s) tile template.
  */
 int cg_app_tile_origin(const char *url, char *out, size_t size, struct cg_error *err);
 

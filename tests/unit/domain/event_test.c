@@ -103,8 +103,12 @@ static void principal(struct cg_principal *p, int64_t id, const char *login,
 
 static const char *const worker_perms[] = {"event.report", "event.read", "event.resolve",
                                            "event.verify", NULL};
-static const char *const duty_perms[] = {"event.read",   "event.accept",    "event.dispatch",
-                                         "event.verify", "event.close",     "event.supervise",
+static const char *const duty_perms[] = {"event.read",
+                                         "event.accept",
+                                         "event.dispatch",
+                                         "event.verify",
+                                         "event.close",
+                                         "event.supervise",
                                          NULL};
 static const char *const handler_perms[] = {"event.read", "event.handle", NULL};
 static const char *const citizen_perms[] = {"event.report", "event.read", NULL};
@@ -168,8 +172,8 @@ static int act(struct fixture *f, const struct cg_principal *p, int64_t id, cons
     return rc;
 }
 
-static void expect(struct fixture *f, const struct cg_principal *p, int64_t id,
-                   const char *action, const char *state)
+static void expect(struct fixture *f, const struct cg_principal *p, int64_t id, const char *action,
+                   const char *state)
 {
     char got[32] = "";
 
