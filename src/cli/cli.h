@@ -49,6 +49,13 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, const char *help,
  */
 int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **out_db);
 
+/*
+ * Reads the regular file path whole into *out (NUL-terminated, free() it) and
+ * its length into *out_len; a file over max bytes is refused. Prints the error
+ * and returns CLI_FAIL on failure.
+ */
+int cli_read_file(struct cli_ctx *ctx, const char *path, size_t max, char **out, size_t *out_len);
+
 /* Subcommands: cmd_db.c, cmd_user.c, cmd_audit.c. */
 cli_fn cmd_init, cmd_migrate, cmd_backup, cmd_restore, cmd_check;
 cli_fn cmd_user, cmd_audit, cmd_keys;

@@ -3,10 +3,12 @@
  * from the table below. A new capability adds its cmd_<area>.c and its rows.
  */
 #include "base/cg.h"
+#include "base/mem.h"
 #include "base/str.h"
 #include "cli/cli.h"
 #include "db/db.h"
 
+#include <sys/stat.h>
 #include <microhttpd.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -78,6 +80,43 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, const char *help,
     }
     *out_npos = npos;
     return 0;
+}
+
+int cli_read_file(struct cli_ctx *ctx, const char *path, size_t max, char **out, size_t *out_len)
+{
+    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    char *buf;
+    size_t n;
+
+    if (!f) {
+        cli_error(ctx, "cannot open '%s': %s", path, strerror(errno));
+        return CLI_FAIL;
+    }
+    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
+        cli_error(ctx, "'%s' is not a regular file", path);
+        fclose(f);
+        return CLI_FAIL;
+    }
+    if ((uint64_t)sb.st_size > max) {
+        cli_error(ctx, "'%s' has %lld bytes, more than the %zu allowed", path,
+                  (long long)sb.st_size, max);
+        fclose(f);
+        return CLI_FAIL;
+    }
+    buf = cg_malloc((size_t)sb.st_size + 1);
+    n = fread(buf, 1, (size_t)sb.st_size, f);
+    if (ferror(f)) {
+        cli_error(ctx, "cannot read '%s'", path);
+        free(buf);
+        fclose(f);
+        return CLI_FAIL;
+    }
+    fclose(f);
+    buf[n] = '\0';
+    *out = buf;
+    *out_len = n;
+    return CLI_OK;
 }
 
 int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **out_db)

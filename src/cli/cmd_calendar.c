@@ -10,8 +10,6 @@
 #include "db/db.h"
 #include "domain/calendar/calendar.h"
 
-#include <sys/stat.h>
-
 static const char calendar_help[] =
     "usage: civgrid calendar show [YEAR]\n"
     "       civgrid calendar import [--dry-run] FILE.csv\n"
@@ -292,38 +290,6 @@ static int cal_show(struct cli_ctx *ctx, const struct cal_opts *o)
     return rc;
 }
 
-/* Reads path whole into *out (NUL-terminated); files over the limit are refused. */
-static int read_file(struct cli_ctx *ctx, const char *path, char **out, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat sb;
-    size_t n;
-
-    if (!f) {
-        cli_error(ctx, "cannot open '%s': %s", path, strerror(errno));
-        return CLI_FAIL;
-    }
-    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode) ||
-        (uint64_t)sb.st_size > CG_CALENDAR_CSV_MAX) {
-        cli_error(ctx, "'%s' is not a regular file of at most %zu bytes", path,
-                  CG_CALENDAR_CSV_MAX);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    *out = cg_malloc((size_t)sb.st_size + 1);
-    n = fread(*out, 1, (size_t)sb.st_size, f);
-    if (ferror(f)) {
-        cli_error(ctx, "cannot read '%s'", path);
-        free(*out);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    fclose(f);
-    (*out)[n] = '\0';
-    *out_len = n;
-    return CLI_OK;
-}
-
 static int cal_import(struct cli_ctx *ctx, const struct cal_opts *o)
 {
     struct cg_error err = CG_ERROR_INIT;
@@ -338,7 +304,7 @@ static int cal_import(struct cli_ctx *ctx, const struct cal_opts *o)
         cli_error(ctx, "import takes one CSV file (see 'civgrid calendar --help')");
         return CLI_USAGE;
     }
-    rc = read_file(ctx, o->pos[1], &text, &len);
+    rc = cli_read_file(ctx, o->pos[1], CG_CALENDAR_CSV_MAX, &text, &len);
     if (rc) {
         return rc;
     }

@@ -11,8 +11,6 @@
 #include "db/db.h"
 #include "domain/catalogue/catalogue.h"
 
-#include <sys/stat.h>
-
 static const char catalogue_help[] =
     "usage: civgrid catalogue import [--dry-run] FILE.csv\n"
     "       civgrid catalogue export [FILE.csv]\n"
@@ -27,44 +25,6 @@ static const char catalogue_help[] =
     "defaults adds the default rows that are missing (the files of data/catalogue,\n"
     "built in); with --overwrite it also puts existing default rows back as they were.\n"
     "Exit codes: 0 success, 1 problems or failure, 2 usage error.\n";
-
-/* Reads path whole into *out (NUL-terminated); files over the limit are refused. */
-static int read_whole(struct cli_ctx *ctx, const char *path, char **out, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat sb;
-    char *buf;
-    size_t n;
-
-    if (!f) {
-        cli_error(ctx, "cannot open '%s': %s", path, strerror(errno));
-        return CLI_FAIL;
-    }
-    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
-        cli_error(ctx, "'%s' is not a regular file", path);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    if ((uint64_t)sb.st_size > CG_CATALOGUE_FILE_MAX) {
-        cli_error(ctx, "'%s' has %lld bytes, more than the %zu allowed", path,
-                  (long long)sb.st_size, CG_CATALOGUE_FILE_MAX);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    buf = cg_malloc((size_t)sb.st_size + 1);
-    n = fread(buf, 1, (size_t)sb.st_size, f);
-    if (ferror(f)) {
-        cli_error(ctx, "cannot read '%s'", path);
-        free(buf);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = n;
-    return CLI_OK;
-}
 
 static void print_counts(const char *what, const struct cg_catalogue_counts *c)
 {
@@ -82,7 +42,7 @@ static int catalogue_import(struct cli_ctx *ctx, const char *path, bool dry_run)
     char *text = NULL;
     size_t len = 0;
     int64_t rows = 0;
-    int rc = read_whole(ctx, path, &text, &len);
+    int rc = cli_read_file(ctx, path, CG_CATALOGUE_FILE_MAX, &text, &len);
 
     if (rc) {
         return rc;

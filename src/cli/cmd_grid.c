@@ -12,7 +12,6 @@
 #include "domain/grid/geojson.h"
 #include "domain/grid/grid.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 static const char grid_help[] =
@@ -35,44 +34,6 @@ static const char grid_help[] =
     "to FILE or standard output; LEVELS is a list such as town,village,grid;\n"
     "--gcj02 converts coordinates for a GCJ-02 base map (display only).\n"
     "Exit codes: 0 success (no errors), 1 problems or failure, 2 usage error.\n";
-
-/* Reads path whole into *out (NUL-terminated); files over the limit are refused. */
-static int read_file(struct cli_ctx *ctx, const char *path, char **out, size_t *out_len)
-{
-    FILE *f = fopen(path, "rb");
-    struct stat sb;
-    char *buf;
-    size_t n;
-
-    if (!f) {
-        cli_error(ctx, "cannot open '%s': %s", path, strerror(errno));
-        return CLI_FAIL;
-    }
-    if (fstat(fileno(f), &sb) || !S_ISREG(sb.st_mode)) {
-        cli_error(ctx, "'%s' is not a regular file", path);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    if ((uint64_t)sb.st_size > CG_GRID_GEOJSON_MAX) {
-        cli_error(ctx, "'%s' has %lld bytes, more than the %zu allowed", path,
-                  (long long)sb.st_size, CG_GRID_GEOJSON_MAX);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    buf = cg_malloc((size_t)sb.st_size + 1);
-    n = fread(buf, 1, (size_t)sb.st_size, f);
-    if (ferror(f)) {
-        cli_error(ctx, "cannot read '%s'", path);
-        free(buf);
-        fclose(f);
-        return CLI_FAIL;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    *out = buf;
-    *out_len = n;
-    return CLI_OK;
-}
 
 /* Options with a value: --within CODE, --at TIME, --level LIST. */
 struct grid_opts {
@@ -193,7 +154,7 @@ static int grid_check(struct cli_ctx *ctx, const struct grid_opts *o, bool apply
     char *text = NULL;
     size_t len = 0;
     json_t *result = NULL;
-    int rc = read_file(ctx, o->pos[1], &text, &len);
+    int rc = cli_read_file(ctx, o->pos[1], CG_GRID_GEOJSON_MAX, &text, &len);
 
     if (rc) {
         return rc;
