@@ -46,9 +46,9 @@ static int get_coord(json_t *body, const char *key, double min, double max, doub
 
 int cg_api_event_report(struct cg_req *req, struct cg_error *err)
 {
-    static const char *const fields[] = {
-        "kind",    "source", "category_kind", "category", "title", "description",
-        "address", "lon",    "lat",           "note",     NULL};
+    static const char *const fields[] = {"kind",  "source",      "category_kind", "category",
+                                         "title", "description", "address",       "lon",
+                                         "lat",   "note",        "people",        NULL};
     struct cg_app *app = cg_req_app(req);
     json_t *body = cg_req_json(req), *out = NULL;
     struct cg_event_input in = {0};
@@ -70,6 +70,8 @@ int cg_api_event_report(struct cg_req *req, struct cg_error *err)
                                  &in.address, err);
     rc = rc ? rc
             : cg_json_get_string(body, "note", false, 0, CG_EVENT_NOTE_MAX, true, &in.note, err);
+    rc = rc ? rc : cg_json_get_int(body, "people", false, 0, 1000000, &in.people, err);
+    rc = rc ? rc : cg_json_get_int(body, "people", false, 0, 1000000, &in.people, err);
     rc = rc ? rc : get_coord(body, "lon", -180, 180, &in.lon, err);
     rc = rc ? rc : get_coord(body, "lat", -90, 90, &in.lat, err);
     rc = rc ? rc
@@ -129,9 +131,9 @@ int cg_api_event_get(struct cg_req *req, struct cg_error *err)
 
 int cg_api_event_act(struct cg_req *req, struct cg_error *err)
 {
-    static const char *const fields[] = {
-        "action",       "note",    "expected_state", "expected_version",
-        "satisfaction", "closure", "department",     NULL};
+    static const char *const fields[] = {"action",           "note",         "expected_state",
+                                         "expected_version", "satisfaction", "closure",
+                                         "department",       "into",         NULL};
     struct cg_app *app = cg_req_app(req);
     json_t *body = cg_req_json(req), *out = NULL;
     struct cg_event_action a = {0};
@@ -151,6 +153,7 @@ int cg_api_event_act(struct cg_req *req, struct cg_error *err)
     rc = rc ? rc : cg_json_get_int(body, "satisfaction", false, 1, 5, &sat, err);
     rc = rc ? rc : cg_json_get_string(body, "closure", false, 1, 16, false, &a.closure, err);
     rc = rc ? rc : cg_json_get_string(body, "department", false, 1, 64, false, &a.department, err);
+    rc = rc ? rc : cg_json_get_int(body, "into", false, 1, INT64_MAX, &a.into, err);
     a.satisfaction = (int)sat;
     rc = rc ? rc
             : cg_event_act(app->events, cg_req_user(req), id, &a, cg_req_remote(req), &out, err);
@@ -176,5 +179,25 @@ int cg_api_event_kpi(struct cg_req *req, struct cg_error *err)
         rc = cg_error_field(err, CG_EINVAL, "within", "'within' must be a division or grid code");
     }
     rc = rc ? rc : cg_event_kpi(app->events, cg_req_user(req), &q, &out, err);
+    return rc ? rc : cg_reply_json(req, 200, out);
+}
+
+int cg_api_event_notices(struct cg_req *req, struct cg_error *err)
+{
+    struct cg_app *app = cg_req_app(req);
+    const char *after = cg_req_query(req, "after");
+    int64_t after_id = 0;
+    json_t *out = NULL;
+    int rc = 0;
+
+    if (after) {
+        char *end = NULL;
+
+        after_id = strtoll(after, &end, 10);
+        if (!*after || *end || after_id < 0) {
+            rc = cg_error_field(err, CG_EINVAL, "after", "'after' must be a notice id");
+        }
+    }
+    rc = rc ? rc : cg_event_notices(app->events, cg_req_user(req), after_id, 200, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }

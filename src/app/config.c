@@ -84,6 +84,8 @@ static const struct opt opts[] = {
      "days audit records are kept (the law asks for at least 180)"},
     {"grid.seq_width", OPT_INT, F(grid_seq_width), "3", 2, 4, NULL,
      "digits of the grid sequence after the 12-digit community code (3: 15-digit grid codes)"},
+    {"event.sweep_seconds", OPT_INT, F(event_sweep_seconds), "60", 1, 3600, NULL,
+     "seconds between deadline sweeps (yellow and red warnings, 督办 of overdue events)"},
     {"map.tile_url", OPT_STR, F(map_tile_url), "", 0, 512, NULL,
      "base map tiles, e.g. https://host/{z}/{x}/{y}.png (empty: a blank background)"},
     {"map.tile_attribution", OPT_STR, F(map_tile_attribution), "", 0, 512, NULL,

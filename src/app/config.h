@@ -50,8 +50,9 @@ struct cg_config {
     /* audit */
     int64_t audit_retention_days;
     /* log */
-    int64_t grid_seq_width; /* digits of a grid's sequence */
-    char *map_tile_url;     /* "" = no base map */
+    int64_t grid_seq_width;      /* digits of a grid's sequence */
+    int64_t event_sweep_seconds; /* between deadline sweeps */
+    char *map_tile_url;          /* "" = no base map */
     char *map_tile_attribution;
     char *map_tile_crs; /* "wgs84" or "gcj02" */
 

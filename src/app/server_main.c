@@ -140,7 +140,9 @@ static int load_settings(int argc, char **argv, struct cg_config *cfg, bool *pri
  * Housekeeping, at start and then hourly: end expired sessions, purge audit
  * records past their retention, and publish the head of the audit chain in
  * the operational log, so that a later check can tell whether records at the
- * end of the chain were removed (the chain alone cannot show that).
+ * end of the chain were removed (the chain alone cannot show that). Every
+ * event.sweep_seconds between rounds, the deadline sweep of the events
+ * (yellow and red notices, 督办 of overdue events: cg_event_sweep()).
  */
 struct housekeeping {
     struct cg_app *app;
@@ -172,19 +174,38 @@ static void housekeeping_round(struct cg_app *app)
                           "audit_head_hash", head));
 }
 
+static void deadline_sweep(struct cg_app *app)
+{
+    struct cg_event_sweep_result r;
+    struct cg_error err = CG_ERROR_INIT;
+
+    if (cg_event_sweep(app->events, &r, &err)) {
+        CG_LOG(CG_LOG_ERROR, "the deadline sweep failed: %s", err.message);
+    } else if (r.yellow || r.red || r.supervised) {
+        cg_log_json(CG_LOG_INFO, "deadline sweep",
+                    json_pack("{s:I, s:I, s:I}", "yellow", (json_int_t)r.yellow, "red",
+                              (json_int_t)r.red, "supervised", (json_int_t)r.supervised));
+    }
+}
+
 static void *housekeeping_main(void *arg)
 {
     struct housekeeping *h = arg;
+    int64_t next_round = 0;
 
     pthread_mutex_lock(&h->lock);
     while (!h->stop) {
         struct timespec until;
 
         pthread_mutex_unlock(&h->lock);
-        housekeeping_round(h->app);
+        if (cg_time_mono_ns() >= next_round) {
+            housekeeping_round(h->app);
+            next_round = cg_time_mono_ns() + INT64_C(3600) * 1000000000;
+        }
+        deadline_sweep(h->app);
         pthread_mutex_lock(&h->lock);
         clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_sec += 3600;
+        until.tv_sec += h->app->cfg->event_sweep_seconds;
         while (!h->stop && pthread_cond_timedwait(&h->cond, &h->lock, &until) != ETIMEDOUT) {
         }
     }

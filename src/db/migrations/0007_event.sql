@@ -29,6 +29,10 @@ CREATE TABLE event (
     closure_type TEXT CHECK (closure_type IS NULL OR closure_type IN
         ('normal', 'overdue', 'error', 'special')),
     satisfaction INTEGER CHECK (satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5),
+    people INTEGER NOT NULL DEFAULT 0 CHECK (people >= 0), -- people involved, as reported
+    risk_score INTEGER NOT NULL DEFAULT 0 CHECK (risk_score BETWEEN 0 AND 100),
+    risk_reasons TEXT NOT NULL DEFAULT '[]', -- JSON [{"reason", "points"}]
+    merged_into INTEGER REFERENCES event(id), -- a duplicate merged into another event
     version INTEGER NOT NULL DEFAULT 1,   -- grows at every change: concurrent actions conflict
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
@@ -61,6 +65,42 @@ CREATE TRIGGER event_log_no_delete BEFORE DELETE ON event_log
 BEGIN
     SELECT RAISE(ABORT, 'event_log is append-only');
 END;
+
+-- Who follows an event besides its reporter: the reporters of duplicates merged into it.
+CREATE TABLE event_follower (
+    event_id INTEGER NOT NULL REFERENCES event(id),
+    account_id INTEGER NOT NULL REFERENCES account(id),
+    since TEXT NOT NULL,
+    PRIMARY KEY (event_id, account_id)
+);
+
+-- Warnings raised by the deadline sweep, once per event, kind and deadline; everyone whose
+-- scope covers the event's grid (or department) sees them.
+CREATE TABLE event_notice (
+    id INTEGER PRIMARY KEY,
+    event_id INTEGER NOT NULL REFERENCES event(id),
+    kind TEXT NOT NULL CHECK (kind IN ('yellow', 'red')),
+    deadline_at TEXT NOT NULL,
+    grid_code TEXT NOT NULL,
+    department TEXT NOT NULL,
+    message TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (event_id, kind, deadline_at)
+);
+CREATE INDEX event_notice_grid ON event_notice(grid_code, id);
+
+-- Words that raise the risk score of a report (data: edit the table to tune it).
+CREATE TABLE risk_word (
+    word TEXT PRIMARY KEY,
+    points INTEGER NOT NULL CHECK (points BETWEEN 1 AND 50)
+);
+INSERT INTO risk_word(word, points) VALUES
+    ('自杀', 40), ('跳楼', 40), ('轻生', 40), ('爆炸', 40), ('持刀', 40), ('伤亡', 30),
+    ('死亡', 30), ('火灾', 30), ('起火', 30), ('煤气', 20), ('燃气泄漏', 30),
+    ('群体', 25), ('聚集', 20), ('集体上访', 30), ('上访', 20), ('堵路', 25), ('围堵', 25),
+    ('讨薪', 20), ('欠薪', 20), ('打架', 20), ('斗殴', 25), ('威胁', 15), ('闹事', 20),
+    ('坍塌', 30), ('塌方', 30), ('危房', 20), ('触电', 30), ('溺水', 30), ('老人走失', 20),
+    ('儿童走失', 30), ('精神病', 20), ('家暴', 25), ('食物中毒', 30);
 
 -- On-site verification and checking (核实, 核查) are grid workers' work too.
 INSERT INTO role_permission(role, permission) VALUES ('grid_worker', 'event.verify');

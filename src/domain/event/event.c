@@ -40,6 +40,7 @@ enum effect {
     E_DUE = 1 << 3,       /* the handling limit (处置时限) starts: due_at */
     E_EXTEND = 1 << 4,    /* due_at moves by one more handling limit */
     E_CLOSE = 1 << 5,     /* closed: closure type and time */
+    E_MERGE = 1 << 6,     /* a duplicate joins another event (into) */
 };
 
 /* Which catalogue limit the deadline of the target state comes from (-1: none). */
@@ -97,9 +98,10 @@ static const struct transition machine[] = {
     {"checked", "revisit", "closed", "event.close", G_SATISFIED, E_CLOSE, NO_STEP},
     {"checked", "revisit", "handling", "event.close", G_UNSATISFIED, E_REWORK, CG_CATALOGUE_HANDLE},
     {"*", "supervise", "*", "event.supervise", G_NONE, E_SUPERVISE, NO_STEP},
+    {"*", "merge", "merged", "event.accept", G_NONE, E_MERGE, NO_STEP},
 };
 
-static const char *const terminal[] = {"closed", "cancelled", "recorded", NULL};
+static const char *const terminal[] = {"closed", "cancelled", "recorded", "merged", NULL};
 
 static bool is_terminal(const char *state)
 {
@@ -300,8 +302,7 @@ static json_t *str_or_null(const char *s)
 static json_t *row_json(struct cg_events *ev, const struct cg_event__row *r, int64_t now)
 {
     const char *w = warning_of(ev, r, now);
-
-    return json_pack(
+    json_t *o = json_pack(
         "{s:I, s:s, s:s, s:{s:s, s:s, s:s}, s:s, s:s, s:s, s:s, s:s, s:f, s:f, s:s, s:s, s:s,"
         " s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:I, s:o}",
         "id", (json_int_t)r->id, "kind", r->kind, "source", r->source, "category", "kind",
@@ -315,18 +316,140 @@ static json_t *row_json(struct cg_events *ev, const struct cg_event__row *r, int
         r->satisfaction ? json_integer(r->satisfaction) : json_null(), "created_at", r->created_at,
         "closed_at", str_or_null(r->closed_at), "version", (json_int_t)r->version, "reporter_id",
         r->reporter_id ? json_integer(r->reporter_id) : json_null());
+    json_t *reasons = json_loads(r->risk_reasons ? r->risk_reasons : "[]", 0, NULL);
+
+    json_object_set_new(o, "people", json_integer(r->people));
+    json_object_set_new(o, "risk",
+                        json_pack("{s:i, s:o}", "score", r->risk_score, "reasons",
+                                  reasons ? reasons : json_array()));
+    json_object_set_new(o, "merged_into",
+                        r->merged_into ? json_integer(r->merged_into) : json_null());
+    return o;
 }
 
-/* The object of the scope check: the event's grid, department and reporter. */
-static bool visible(const struct cg_principal *p, const struct cg_event__row *r)
+/*
+ * The scope check: the event's grid, department and reporter; a citizen also
+ * sees the events that duplicates of its reports were merged into.
+ */
+static bool visible(struct cg_events *ev, const struct cg_principal *p,
+                    const struct cg_event__row *r)
 {
     struct cg_auth_object obj = {r->grid_code, r->department, r->reporter_id};
     struct cg_error err = CG_ERROR_INIT;
 
-    return !p || !cg_auth_allow(p, "event.read", &obj, &err);
+    if (!p || !cg_auth_allow(p, "event.read", &obj, &err)) {
+        return true;
+    }
+    return p->scope_kind == CG_SCOPE_OWN && cg_auth_has(p, "event.read") &&
+           cg_event__follows(ev->db, r->id, p->account_id);
 }
 
 /* ---- reporting -------------------------------------------------------------------------- */
+
+/* Duplicates: open events of the same class this close, this recent (docs/EVENTS.md). */
+#define DUP_RADIUS_M 100.0
+#define DUP_WINDOW_MS (72 * 3600 * INT64_C(1000))
+/* Repeats that raise the risk: any event of the class this close, this recent. */
+#define REPEAT_RADIUS_M 200.0
+#define REPEAT_WINDOW_MS (30 * 86400 * INT64_C(1000))
+#define NEAR_MAX 16
+
+struct risk_words {
+    const char *title, *description;
+    json_t *reasons;
+    int points;
+};
+
+static void word_hit(void *ctx, const char *word, int points)
+{
+    struct risk_words *w = ctx;
+
+    if (strstr(w->title, word) || strstr(w->description, word)) {
+        json_array_append_new(w->reasons, json_pack("{s:s, s:s, s:i}", "code", "word", "detail",
+                                                    word, "points", points));
+        w->points += points;
+    }
+}
+
+/*
+ * The risk score of a new report, 0..100, with its reasons: the class's
+ * urgency (10, 30, 50), people involved (5 per doubling, at most 30), earlier
+ * events of the class nearby (10 each, at most 30), sensitive words of the
+ * risk_word table in the title or description (their points, at most 40).
+ */
+static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now)
+{
+    static const int urgency_points[] = {10, 30, 50};
+    json_t *reasons = json_array();
+    struct risk_words w = {r->title, r->description, json_array(), 0};
+    struct cg_event__near near[NEAR_MAX];
+    struct cg_error err = CG_ERROR_INIT;
+    char since[CG_TIME_ISO_LEN];
+    size_t n = 0;
+    int u = !strcmp(r->urgency, "emergency") ? 2 : !strcmp(r->urgency, "urgent") ? 1 : 0;
+    int score = urgency_points[u];
+
+    json_array_append_new(reasons, json_pack("{s:s, s:s, s:i}", "code", "urgency", "detail",
+                                             r->urgency, "points", urgency_points[u]));
+    if (r->people > 0) {
+        int p = 0;
+
+        for (int64_t k = r->people + 1; k > 1 && p < 30; k >>= 1) {
+            p += 5;
+        }
+        json_array_append_new(reasons, json_pack("{s:s, s:I, s:i}", "code", "people", "detail",
+                                                 (json_int_t)r->people, "points", p));
+        score += p;
+    }
+    cg_time_iso(now - REPEAT_WINDOW_MS, since, sizeof(since));
+    if (!cg_event__nearby(ev->db, r->category_kind, r->category_code, r->lon, r->lat,
+                          REPEAT_RADIUS_M, since, false, near, NEAR_MAX, &n, &err) &&
+        n) {
+        int p = n >= 3 ? 30 : (int)n * 10;
+
+        json_array_append_new(reasons, json_pack("{s:s, s:I, s:i}", "code", "repeats", "detail",
+                                                 (json_int_t)n, "points", p));
+        score += p;
+    }
+    if (!cg_event__risk_words(ev->db, word_hit, &w, &err) && w.points) {
+        json_array_extend(reasons, w.reasons);
+        score += w.points > 40 ? 40 : w.points;
+    }
+    json_decref(w.reasons);
+    r->risk_score = score > 100 ? 100 : score;
+    r->risk_reasons = json_dumps(reasons, JSON_COMPACT);
+    json_decref(reasons);
+}
+
+/* Open events of the same class near r, reported in the last 72 hours, for merging. */
+static json_t *duplicates(struct cg_events *ev, const struct cg_principal *actor,
+                          const struct cg_event__row *r, int64_t now)
+{
+    struct cg_event__near near[NEAR_MAX];
+    struct cg_error err = CG_ERROR_INIT;
+    char since[CG_TIME_ISO_LEN];
+    json_t *list = json_array();
+    size_t n = 0;
+
+    cg_time_iso(now - DUP_WINDOW_MS, since, sizeof(since));
+    if (cg_event__nearby(ev->db, r->category_kind, r->category_code, r->lon, r->lat, DUP_RADIUS_M,
+                         since, true, near, NEAR_MAX, &n, &err)) {
+        return list;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct cg_auth_object obj = {near[i].grid_code, r->department, 0};
+
+        /* only what the reporter may see; a citizen is told only that there are some */
+        if (near[i].id == r->id || (actor && cg_auth_allow(actor, "event.read", &obj, &err))) {
+            cg_error_clear(&err);
+            continue;
+        }
+        json_array_append_new(list, json_pack("{s:I, s:f, s:s, s:s}", "id", (json_int_t)near[i].id,
+                                              "distance_m", near[i].distance_m, "state",
+                                              near[i].state, "created_at", near[i].created_at));
+    }
+    return list;
+}
 
 static bool one_of(const char *s, const char *const *choices)
 {
@@ -369,7 +492,7 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     struct cg_auth_object obj = {0};
     struct cg_grid_index *ix;
     char why[CG_ERROR_MSG_MAX] = "";
-    json_t *detail = NULL;
+    json_t *detail = NULL, *dups = NULL;
     int64_t now = cg_time_now_ms();
     int slot, rc;
 
@@ -447,6 +570,10 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     r.lon = in->lon;
     r.lat = in->lat;
     r.reporter_id = actor ? actor->account_id : 0;
+    if (in->people < 0 || in->people > 1000000) {
+        return cg_error_field(err, CG_EINVAL, "people", "'people' must be 0 to 1000000");
+    }
+    r.people = in->people;
     cg_time_iso(now, r.created_at, sizeof(r.created_at));
     snprintf(r.step_started_at, sizeof(r.step_started_at), "%s", r.created_at);
     logs[0] =
@@ -470,15 +597,20 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
             logs[0].detail = detail;
         }
     }
+    risk(ev, &r, now);
+    dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now);
     rc = cg_event__insert(ev->db, &r, logs, strcmp(kind, "self_resolved") ? 1 : 2,
                           actor ? actor->account_id : 0, actor ? actor->login : NULL, err);
     json_decref(detail);
-    if (rc) {
-        return rc;
+    if (!rc) {
+        r.version = 1;
+        *out = row_json(ev, &r, now);
+        json_object_set_new(*out, "duplicates", dups);
+        dups = NULL;
     }
-    r.version = 1;
-    *out = row_json(ev, &r, now);
-    return 0;
+    json_decref(dups);
+    free(r.risk_reasons);
+    return rc;
 }
 
 /* ---- reading ---------------------------------------------------------------------------- */
@@ -494,7 +626,7 @@ int cg_event_get(struct cg_events *ev, const struct cg_principal *actor, int64_t
     if (rc) {
         return rc;
     }
-    if (!visible(actor, &r)) {
+    if (!visible(ev, actor, &r)) {
         cg_event__row_release(&r);
         return cg_error_field(err, CG_ENOTFOUND, "id", "no event %" PRId64, id);
     }
@@ -618,6 +750,57 @@ static void schedule(struct cg_events *ev, const struct transition *t,
     }
 }
 
+/*
+ * Merges duplicate r (becoming next) into event a->into: the target must be
+ * another open event of the same class that actor may see; its log records
+ * the duplicate and its reporter, who follows the target from now on.
+ */
+static int merge(struct cg_events *ev, const struct cg_principal *actor,
+                 const struct cg_event__row *r, const struct cg_event__row *next,
+                 const struct cg_event__log *log, const struct cg_event_action *a,
+                 struct cg_error *err)
+{
+    struct cg_event__row target;
+    struct cg_event__log tlog;
+    json_t *detail;
+    int rc;
+
+    if (a->into <= 0 || a->into == r->id) {
+        return cg_error_field(err, CG_EINVAL, "into",
+                              "'into' must name the other event this one duplicates");
+    }
+    rc = cg_event__load(ev->db, a->into, &target, err);
+    if (rc == CG_ENOTFOUND || (!rc && !visible(ev, actor, &target))) {
+        if (!rc) {
+            cg_event__row_release(&target);
+        }
+        cg_error_clear(err);
+        return cg_error_field(err, CG_EINVAL, "into", "no event %" PRId64 " to merge into",
+                              a->into);
+    }
+    if (rc) {
+        return rc;
+    }
+    if (is_terminal(target.state) || strcmp(target.category_kind, r->category_kind) ||
+        strcmp(target.category_code, r->category_code)) {
+        rc = cg_error_field(err, CG_EINVAL, "into",
+                            "event %" PRId64 " is %s or of another class: only an open event of "
+                            "the same class takes duplicates",
+                            a->into, target.state);
+        cg_event__row_release(&target);
+        return rc;
+    }
+    detail = json_pack("{s:I, s:o}", "from", (json_int_t)r->id, "reporter_id",
+                       r->reporter_id ? json_integer(r->reporter_id) : json_null());
+    tlog = (struct cg_event__log){
+        "merge_in", target.state, target.state, a->note ? a->note : "", target.deadline_at, detail};
+    rc = cg_event__merge(ev->db, next, log, target.id, target.version, &tlog,
+                         actor ? actor->account_id : 0, actor ? actor->login : NULL, err);
+    json_decref(detail);
+    cg_event__row_release(&target);
+    return rc;
+}
+
 int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t id,
                  const struct cg_event_action *a, const char *remote, json_t **out,
                  struct cg_error *err)
@@ -644,7 +827,7 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
     if (rc) {
         return rc;
     }
-    if (!visible(actor, &r)) {
+    if (!visible(ev, actor, &r)) {
         cg_event__row_release(&r);
         return cg_error_field(err, CG_ENOTFOUND, "id", "no event %" PRId64, id);
     }
@@ -763,11 +946,18 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
     if (strcmp(next.due_at, r.due_at)) {
         json_object_set_new(detail, "due_at", str_or_null(next.due_at));
     }
+    if (t->effects & E_MERGE) {
+        next.deadline_at[0] = '\0';
+        next.merged_into = a->into;
+        json_object_set_new(detail, "into", json_integer(a->into));
+    }
     log = (struct cg_event__log){t->action,        r.state,
                                  next.state,       a->note ? a->note : "",
                                  next.deadline_at, json_object_size(detail) ? detail : NULL};
-    rc = cg_event__update(ev->db, &next, &log, actor ? actor->account_id : 0,
-                          actor ? actor->login : NULL, err);
+    rc = (t->effects & E_MERGE)
+             ? merge(ev, actor, &r, &next, &log, a, err)
+             : cg_event__update(ev->db, &next, &log, actor ? actor->account_id : 0,
+                                actor ? actor->login : NULL, err);
     json_decref(detail);
     if (!rc) {
         next.version++;
@@ -876,5 +1066,107 @@ int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
     json_object_del(total, "key");
     *out = json_pack("{s:s, s:s, s:s, s:o, s:o}", "by", groups[by], "from", f, "to", t, "rows",
                      c.rows, "total", total);
+    return 0;
+}
+
+/* ---- the deadline sweep ----------------------------------------------------------------- */
+
+struct sweep_ctx {
+    struct cg_events *ev;
+    int64_t now;
+    struct cg_event__row *due; /* copies of the rows to act on */
+    size_t n, cap;
+};
+
+static void sweep_row(void *ctx, const struct cg_event__row *r)
+{
+    struct sweep_ctx *s = ctx;
+    struct cg_event__row *c;
+
+    if (s->n == s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 64;
+        s->due = cg_realloc(s->due, s->cap * sizeof(*s->due));
+    }
+    c = &s->due[s->n++];
+    *c = *r;
+    c->title = cg_strdup(r->title);
+    c->description = cg_strdup(r->description);
+    c->address = cg_strdup(r->address);
+    c->risk_reasons = cg_strdup(r->risk_reasons);
+}
+
+int cg_event_sweep(struct cg_events *ev, struct cg_event_sweep_result *out, struct cg_error *err)
+{
+    struct sweep_ctx s = {ev, cg_time_now_ms(), NULL, 0, 0};
+    char horizon[CG_TIME_ISO_LEN];
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    /* Candidates: deadlines within a month (a step's last quarter starts before its end). */
+    cg_time_iso(s.now + 31 * 86400 * INT64_C(1000), horizon, sizeof(horizon));
+    rc = cg_event__due_before(ev->db, horizon, sweep_row, &s, err);
+    for (size_t i = 0; i < s.n && !rc; i++) {
+        struct cg_event__row *r = &s.due[i];
+        const char *w = warning_of(ev, r, s.now);
+        char msg[200];
+        bool fresh = false;
+
+        if (!w) {
+            continue;
+        }
+        snprintf(msg, sizeof(msg), "%s: %s, %s %s", !strcmp(w, "red") ? "已超时" : "即将超时",
+                 r->title, r->state, r->deadline_at);
+        rc = cg_event__notice(ev->db, r, w, msg, &fresh, err);
+        if (rc || !fresh) {
+            continue;
+        }
+        if (!strcmp(w, "yellow")) {
+            out->yellow++;
+            continue;
+        }
+        out->red++;
+        if (!r->supervised) {
+            struct cg_event__row next = *r;
+            struct cg_event__log log = {"supervise",    r->state,       r->state,
+                                        "逾期自动督办", r->deadline_at, NULL};
+
+            next.supervised = true;
+            rc = cg_event__update(ev->db, &next, &log, 0, "scheduler", err);
+            if (rc == CG_ECONFLICT) { /* acted on meanwhile: the next sweep sees it */
+                cg_error_clear(err);
+                rc = 0;
+            } else if (!rc) {
+                out->supervised++;
+            }
+        }
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        cg_event__row_release(&s.due[i]);
+    }
+    free(s.due);
+    return rc;
+}
+
+int cg_event_notices(struct cg_events *ev, const struct cg_principal *actor, int64_t after_id,
+                     int limit, json_t **out, struct cg_error *err)
+{
+    struct cg_event__scope scope = {"", NULL, 0};
+    json_t *list = json_array();
+    int rc;
+
+    *out = NULL;
+    if (actor && actor->scope_kind == CG_SCOPE_GRID) {
+        scope.grid_prefix = actor->scope_ref;
+    } else if (actor && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
+        scope.department = actor->scope_ref;
+    } else if (actor && actor->scope_kind == CG_SCOPE_OWN) {
+        scope.owner_id = actor->account_id ? actor->account_id : -1;
+    }
+    rc = cg_event__notices(ev->db, &scope, after_id, limit, list, err);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = json_pack("{s:o}", "notices", list);
     return 0;
 }

@@ -52,6 +52,7 @@ struct cg_event_input {
     const char *category_kind, *category_code; /* a catalogue sub-class */
     const char *title, *description, *address;
     double lon, lat;  /* WGS-84 */
+    int64_t people;   /* people involved (0: not said); raises the risk score */
     const char *note; /* of the first log entry (a self-resolved event: what was done) */
 };
 
@@ -87,6 +88,7 @@ struct cg_event_action {
     int satisfaction;           /* 1..5 for "revisit", else 0 */
     const char *closure;        /* "error" or "special" for "close", else NULL */
     const char *department;     /* "dispatch"/"reassign": to whom (default: the catalogue's) */
+    int64_t into;               /* "merge": the event this duplicate joins */
 };
 
 /*
@@ -117,6 +119,23 @@ struct cg_event_kpi_query {
 int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
                  const struct cg_event_kpi_query *q, json_t **out,
                  struct cg_error *err) CG_MUST_CHECK;
+
+/* ---- the deadline sweep ----------------------------------------------------------------- */
+
+struct cg_event_sweep_result {
+    int64_t yellow, red, supervised; /* notices raised, events flagged 督办 */
+};
+/*
+ * Raises a yellow notice for each open event in the last quarter of its step
+ * and a red one for each past its deadline (once per deadline), and flags
+ * overdue events 督办 with a log entry by "scheduler". Everything it decides
+ * comes from the stored deadlines, so a restart loses nothing.
+ */
+int cg_event_sweep(struct cg_events *ev, struct cg_event_sweep_result *out,
+                   struct cg_error *err) CG_MUST_CHECK;
+/* Notices in actor's scope newer than after_id, newest first: {"notices": [...]}. */
+int cg_event_notices(struct cg_events *ev, const struct cg_principal *actor, int64_t after_id,
+                     int limit, json_t **out, struct cg_error *err) CG_MUST_CHECK;
 
 /* The state machine as JSON: {"states": [...], "transitions": [{from, action, to, permission}]}. */
 json_t *cg_event_machine_json(void);

@@ -18,7 +18,8 @@ struct cg_conn;
 
 /* One event as stored (text fields are copies). */
 struct cg_event__row {
-    int64_t id, reporter_id, version, rework_count;
+    int64_t id, reporter_id, version, rework_count, people, merged_into;
+    int risk_score;
     int satisfaction; /* 0: none */
     bool supervised;
     char kind[EV_TEXT], source[EV_TEXT], urgency[EV_TEXT], state[EV_TEXT], tier[EV_TEXT];
@@ -28,6 +29,7 @@ struct cg_event__row {
     char created_at[CG_TIME_ISO_LEN], closed_at[CG_TIME_ISO_LEN];
     double lon, lat;
     char *title, *description, *address; /* owned: cg_event__row_release() */
+    char *risk_reasons;                  /* JSON array text; owned */
 };
 void cg_event__row_release(struct cg_event__row *r);
 
@@ -50,6 +52,34 @@ int cg_event__insert(struct cg_db *db, struct cg_event__row *row, const struct c
 int cg_event__update(struct cg_db *db, const struct cg_event__row *next,
                      const struct cg_event__log *log, int64_t actor_id, const char *actor_login,
                      struct cg_error *err);
+
+/*
+ * Merges next (a duplicate, now "merged" into target_id) in one job: next is
+ * written as cg_event__update() does, target gets log_target, and the
+ * duplicate's reporter (if any) follows the target. CG_ECONFLICT when either
+ * moved on meanwhile (target must still be at target_version).
+ */
+int cg_event__merge(struct cg_db *db, const struct cg_event__row *next,
+                    const struct cg_event__log *log, int64_t target_id, int64_t target_version,
+                    const struct cg_event__log *log_target, int64_t actor_id,
+                    const char *actor_login, struct cg_error *err);
+
+/* True when account follows event id (a reporter of a duplicate merged into it). */
+bool cg_event__follows(struct cg_db *db, int64_t id, int64_t account_id);
+
+/* Open events of the category within radius_m of (lon, lat) reported since since. */
+struct cg_event__near {
+    int64_t id;
+    double distance_m;
+    char state[EV_TEXT], created_at[CG_TIME_ISO_LEN], grid_code[EV_CODE];
+};
+int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *category_code,
+                     double lon, double lat, double radius_m, const char *since, bool open_only,
+                     struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err);
+
+/* The risk words and their points, through fn. */
+typedef void cg_event__word_fn(void *ctx, const char *word, int points);
+int cg_event__risk_words(struct cg_db *db, cg_event__word_fn *fn, void *ctx, struct cg_error *err);
 
 /* Reads event id into *out; CG_ENOTFOUND. */
 int cg_event__load(struct cg_db *db, int64_t id, struct cg_event__row *out, struct cg_error *err);
@@ -79,5 +109,18 @@ typedef void cg_event__kpi_fn(void *ctx, const struct cg_event__kpi *row);
 /* by: 0 grid, 1 village, 2 town, 3 department, 4 worker. Rows in key order through fn. */
 int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope, const char *from,
                   const char *to, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);
+
+/* ---- the deadline sweep ----------------------------------------------------------------- */
+
+/* Open events whose deadline is before until, through fn (id, deadline, warned kinds). */
+typedef void cg_event__due_fn(void *ctx, const struct cg_event__row *row);
+int cg_event__due_before(struct cg_db *db, const char *until, cg_event__due_fn *fn, void *ctx,
+                         struct cg_error *err);
+/* Records a notice once (kind, deadline); *out_new tells whether it is new. */
+int cg_event__notice(struct cg_db *db, const struct cg_event__row *row, const char *kind,
+                     const char *message, bool *out_new, struct cg_error *err);
+/* Notices visible in scope newer than after_id, newest first, as JSON into list. */
+int cg_event__notices(struct cg_db *db, const struct cg_event__scope *scope, int64_t after_id,
+                      int limit, json_t *list, struct cg_error *err);
 
 #endif

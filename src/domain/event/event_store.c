@@ -8,19 +8,23 @@
 #include "db/db.h"
 #include "domain/event/event_int.h"
 
+#include <math.h>
+
 #define COLUMNS                                                                                    \
     "id, kind, source, category_kind, category_code, category_name, department, urgency,"          \
     " title, description, address, lon, lat, grid_code, COALESCE(reporter_id, 0), state, tier,"    \
     " supervised, rework_count, step_started_at, COALESCE(deadline_at, ''),"                       \
     " COALESCE(due_at, ''), COALESCE(closure_type, ''), COALESCE(satisfaction, 0), version,"       \
-    " created_at, COALESCE(closed_at, '')"
+    " created_at, COALESCE(closed_at, ''), people, risk_score, risk_reasons,"                      \
+    " COALESCE(merged_into, 0)"
 
 void cg_event__row_release(struct cg_event__row *r)
 {
     free(r->title);
     free(r->description);
     free(r->address);
-    r->title = r->description = r->address = NULL;
+    free(r->risk_reasons);
+    r->title = r->description = r->address = r->risk_reasons = NULL;
 }
 
 static void copy(struct cg_stmt *st, int i, char *out, size_t size)
@@ -58,6 +62,10 @@ static void read_row(struct cg_stmt *st, struct cg_event__row *r)
     r->version = cg_db_column_int64(st, 24);
     copy(st, 25, r->created_at, sizeof(r->created_at));
     copy(st, 26, r->closed_at, sizeof(r->closed_at));
+    r->people = cg_db_column_int64(st, 27);
+    r->risk_score = (int)cg_db_column_int64(st, 28);
+    r->risk_reasons = cg_strdup(cg_db_column_text(st, 29));
+    r->merged_into = cg_db_column_int64(st, 30);
 }
 
 static const char *or_null(const char *s)
@@ -98,13 +106,15 @@ static int insert_run(struct cg_conn *c, void *ctx, struct cg_error *err)
         c,
         "INSERT INTO event(kind, source, category_kind, category_code, category_name, department,"
         " urgency, title, description, address, lon, lat, grid_code, reporter_id, state, tier,"
-        " step_started_at, deadline_at, closure_type, created_at, updated_at, closed_at)"
+        " step_started_at, deadline_at, closure_type, created_at, updated_at, closed_at, people,"
+        " risk_score, risk_reasons)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, 0), ?15,"
-        " ?16, ?17, ?18, ?19, ?20, ?20, ?21)",
-        err, "ttttttttttddtittttttt", r->kind, r->source, r->category_kind, r->category_code,
+        " ?16, ?17, ?18, ?19, ?20, ?20, ?21, ?22, ?23, ?24)",
+        err, "ttttttttttddtitttttttiit", r->kind, r->source, r->category_kind, r->category_code,
         r->category_name, r->department, r->urgency, r->title, r->description, r->address, r->lon,
         r->lat, r->grid_code, r->reporter_id, r->state, r->tier, r->step_started_at,
-        or_null(r->deadline_at), or_null(r->closure_type), r->created_at, or_null(r->closed_at));
+        or_null(r->deadline_at), or_null(r->closure_type), r->created_at, or_null(r->closed_at),
+        r->people, (int64_t)r->risk_score, r->risk_reasons ? r->risk_reasons : "[]");
 
     if (rc) {
         return rc;
@@ -131,24 +141,24 @@ struct update_job {
     const char *actor_login;
 };
 
-static int update_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+/* Writes n if the event is still at n->version, and its log entry. */
+static int update_row(struct cg_conn *c, const struct cg_event__row *n,
+                      const struct cg_event__log *log, int64_t actor_id, const char *actor_login,
+                      const char *now, struct cg_error *err)
 {
-    struct update_job *j = ctx;
-    const struct cg_event__row *n = j->next;
-    char now[CG_TIME_ISO_LEN];
     struct cg_stmt *st = NULL;
-    int rc;
+    int rc = cg_db_run(c,
+                       "UPDATE event SET state = ?3, tier = ?4, supervised = ?5, rework_count = ?6,"
+                       " step_started_at = ?7, deadline_at = ?8, due_at = ?9, closure_type = ?10,"
+                       " satisfaction = NULLIF(?11, 0), department = ?12, closed_at = ?13,"
+                       " updated_at = ?14, merged_into = NULLIF(?15, 0), version = version + 1"
+                       " WHERE id = ?1 AND version = ?2",
+                       err, "iittiittttittti", n->id, n->version, n->state, n->tier,
+                       (int64_t)n->supervised, n->rework_count, n->step_started_at,
+                       or_null(n->deadline_at), or_null(n->due_at), or_null(n->closure_type),
+                       (int64_t)n->satisfaction, n->department, or_null(n->closed_at), now,
+                       n->merged_into);
 
-    cg_time_iso(cg_time_now_ms(), now, sizeof(now));
-    rc = cg_db_run(c,
-                   "UPDATE event SET state = ?3, tier = ?4, supervised = ?5, rework_count = ?6,"
-                   " step_started_at = ?7, deadline_at = ?8, due_at = ?9, closure_type = ?10,"
-                   " satisfaction = NULLIF(?11, 0), department = ?12, closed_at = ?13,"
-                   " updated_at = ?14, version = version + 1 WHERE id = ?1 AND version = ?2",
-                   err, "iittiittttittt", n->id, n->version, n->state, n->tier,
-                   (int64_t)n->supervised, n->rework_count, n->step_started_at,
-                   or_null(n->deadline_at), or_null(n->due_at), or_null(n->closure_type),
-                   (int64_t)n->satisfaction, n->department, or_null(n->closed_at), now);
     if (!rc && cg_db_changes(c) == 0) {
         /* Someone acted first: say what the event is now. */
         char state[EV_TEXT] = "?";
@@ -161,9 +171,19 @@ static int update_run(struct cg_conn *c, void *ctx, struct cg_error *err)
         cg_db_finalize(st);
         cg_error_clear(err);
         return cg_error_set(err, CG_ECONFLICT,
-                            "someone acted on the event first: it is now %s; reload it", state);
+                            "someone acted on event %" PRId64 " first: it is now %s; reload it",
+                            n->id, state);
     }
-    return rc ? rc : append_log(c, n->id, now, j->log, j->actor_id, j->actor_login, err);
+    return rc ? rc : append_log(c, n->id, now, log, actor_id, actor_login, err);
+}
+
+static int update_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    struct update_job *j = ctx;
+    char now[CG_TIME_ISO_LEN];
+
+    cg_time_iso(cg_time_now_ms(), now, sizeof(now));
+    return update_row(c, j->next, j->log, j->actor_id, j->actor_login, now, err);
 }
 
 int cg_event__update(struct cg_db *db, const struct cg_event__row *next,
@@ -340,6 +360,229 @@ int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope,
         k.revisits = cg_db_column_int64(st, 8);
         k.satisfaction_sum = cg_db_column_double(st, 9);
         fn(ctx, &k);
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- merging duplicates ----------------------------------------------------------------- */
+
+struct merge_job {
+    const struct cg_event__row *next;
+    const struct cg_event__log *log, *log_target;
+    int64_t target_id, target_version, actor_id;
+    const char *actor_login;
+};
+
+static int merge_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    struct merge_job *j = ctx;
+    char now[CG_TIME_ISO_LEN];
+    int rc;
+
+    cg_time_iso(cg_time_now_ms(), now, sizeof(now));
+    rc = update_row(c, j->next, j->log, j->actor_id, j->actor_login, now, err);
+    rc = rc ? rc
+            : cg_db_run(c,
+                        "UPDATE event SET version = version + 1, updated_at = ?3"
+                        " WHERE id = ?1 AND version = ?2",
+                        err, "iit", j->target_id, j->target_version, now);
+    if (!rc && cg_db_changes(c) == 0) {
+        return cg_error_set(err, CG_ECONFLICT,
+                            "event %" PRId64 " changed meanwhile: reload it and merge again",
+                            j->target_id);
+    }
+    rc =
+        rc ? rc : append_log(c, j->target_id, now, j->log_target, j->actor_id, j->actor_login, err);
+    if (!rc && j->next->reporter_id) {
+        rc = cg_db_run(c,
+                       "INSERT INTO event_follower(event_id, account_id, since) VALUES (?1, ?2, ?3)"
+                       " ON CONFLICT DO NOTHING",
+                       err, "iit", j->target_id, j->next->reporter_id, now);
+    }
+    return rc;
+}
+
+int cg_event__merge(struct cg_db *db, const struct cg_event__row *next,
+                    const struct cg_event__log *log, int64_t target_id, int64_t target_version,
+                    const struct cg_event__log *log_target, int64_t actor_id,
+                    const char *actor_login, struct cg_error *err)
+{
+    struct merge_job j = {next, log, log_target, target_id, target_version, actor_id, actor_login};
+
+    return cg_db_write(db, merge_run, &j, err);
+}
+
+bool cg_event__follows(struct cg_db *db, int64_t id, int64_t account_id)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_conn *c;
+    int64_t n = 0;
+
+    return account_id && !cg_db_reader(db, &c, &err) &&
+           !cg_db_query_int64(c,
+                              "SELECT COUNT(*) FROM event_follower WHERE event_id = ?1"
+                              " AND account_id = ?2",
+                              &n, &err, "ii", id, account_id) &&
+           n > 0;
+}
+
+/* Metres between two points (equirectangular at their mean latitude: fine within km). */
+static double metres(double lon1, double lat1, double lon2, double lat2)
+{
+    double k = cos((lat1 + lat2) / 2 * M_PI / 180.0);
+    double dx = (lon2 - lon1) * 111320.0 * k, dy = (lat2 - lat1) * 110574.0;
+
+    return sqrt(dx * dx + dy * dy);
+}
+
+int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *category_code,
+                     double lon, double lat, double radius_m, const char *since, bool open_only,
+                     struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err)
+{
+    double dlat = radius_m / 110574.0, dlon = radius_m / (111320.0 * cos(lat * M_PI / 180.0));
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_reader(db, &c, err);
+
+    *out_n = 0;
+    rc = rc ? rc
+            : cg_db_prepare_bind(
+                  c,
+                  "SELECT id, lon, lat, state, created_at, grid_code FROM event"
+                  " WHERE category_kind = ?1 AND category_code = ?2 AND created_at >= ?3"
+                  " AND lon BETWEEN ?4 AND ?5 AND lat BETWEEN ?6 AND ?7 AND kind <> 'report_only'"
+                  " AND (?8 = 0 OR state NOT IN ('closed', 'cancelled', 'recorded', 'merged'))"
+                  " ORDER BY id DESC LIMIT 200",
+                  &st, err, "tttddddi", category_kind, category_code, since, lon - dlon, lon + dlon,
+                  lat - dlat, lat + dlat, (int64_t)open_only);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        double d = metres(lon, lat, cg_db_column_double(st, 1), cg_db_column_double(st, 2));
+
+        rc = 0;
+        if (d > radius_m || *out_n >= max) {
+            continue;
+        }
+        out[*out_n].id = cg_db_column_int64(st, 0);
+        out[*out_n].distance_m = d;
+        copy(st, 3, out[*out_n].state, sizeof(out[*out_n].state));
+        copy(st, 4, out[*out_n].created_at, sizeof(out[*out_n].created_at));
+        copy(st, 5, out[*out_n].grid_code, sizeof(out[*out_n].grid_code));
+        (*out_n)++;
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+int cg_event__risk_words(struct cg_db *db, cg_event__word_fn *fn, void *ctx, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_reader(db, &c, err);
+
+    rc = rc ? rc
+            : cg_db_prepare_bind(c, "SELECT word, points FROM risk_word ORDER BY word", &st, err,
+                                 "");
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        fn(ctx, cg_db_column_text(st, 0), (int)cg_db_column_int64(st, 1));
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* ---- the deadline sweep ----------------------------------------------------------------- */
+
+int cg_event__due_before(struct cg_db *db, const char *until, cg_event__due_fn *fn, void *ctx,
+                         struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_reader(db, &c, err);
+
+    rc = rc ? rc
+            : cg_db_prepare_bind(c,
+                                 "SELECT " COLUMNS " FROM event WHERE deadline_at IS NOT NULL"
+                                 " AND deadline_at < ?1"
+                                 " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
+                                 " ORDER BY deadline_at LIMIT 10000",
+                                 &st, err, "t", until);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        struct cg_event__row r;
+
+        rc = 0;
+        read_row(st, &r);
+        fn(ctx, &r);
+        cg_event__row_release(&r);
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+struct notice_job {
+    const struct cg_event__row *row;
+    const char *kind, *message;
+    bool created;
+};
+
+static int notice_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    struct notice_job *j = ctx;
+    char now[CG_TIME_ISO_LEN];
+    int rc;
+
+    cg_time_iso(cg_time_now_ms(), now, sizeof(now));
+    rc = cg_db_run(c,
+                   "INSERT INTO event_notice(event_id, kind, deadline_at, grid_code, department,"
+                   " message, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                   " ON CONFLICT DO NOTHING",
+                   err, "itttttt", j->row->id, j->kind, j->row->deadline_at, j->row->grid_code,
+                   j->row->department, j->message, now);
+    j->created = !rc && cg_db_changes(c) > 0;
+    return rc;
+}
+
+int cg_event__notice(struct cg_db *db, const struct cg_event__row *row, const char *kind,
+                     const char *message, bool *out_new, struct cg_error *err)
+{
+    struct notice_job j = {row, kind, message, false};
+    int rc = cg_db_write(db, notice_run, &j, err);
+
+    *out_new = j.created;
+    return rc;
+}
+
+int cg_event__notices(struct cg_db *db, const struct cg_event__scope *scope, int64_t after_id,
+                      int limit, json_t *list, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    char end[40];
+    int rc = cg_db_reader(db, &c, err);
+
+    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    rc = rc ? rc
+            : cg_db_prepare_bind(
+                  c,
+                  "SELECT n.id, n.event_id, n.kind, n.deadline_at, n.grid_code, n.department,"
+                  " n.message, n.created_at FROM event_notice n"
+                  " WHERE n.grid_code >= ?1 AND n.grid_code < ?2"
+                  " AND (?3 IS NULL OR n.department = ?3) AND n.id > ?4"
+                  " AND (?5 = 0 OR EXISTS (SELECT 1 FROM event e WHERE e.id = n.event_id"
+                  "  AND e.reporter_id = ?5))"
+                  " ORDER BY n.id DESC LIMIT ?6",
+                  &st, err, "tttiii", scope->grid_prefix, end, scope->department, after_id,
+                  scope->owner_id, (int64_t)limit);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        json_array_append_new(
+            list,
+            json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}", "id",
+                      (json_int_t)cg_db_column_int64(st, 0), "event_id",
+                      (json_int_t)cg_db_column_int64(st, 1), "kind", cg_db_column_text(st, 2),
+                      "deadline_at", cg_db_column_text(st, 3), "grid", cg_db_column_text(st, 4),
+                      "department", cg_db_column_text(st, 5), "message", cg_db_column_text(st, 6),
+                      "created_at", cg_db_column_text(st, 7)));
     }
     cg_db_finalize(st);
     return rc < 0 ? rc : 0;

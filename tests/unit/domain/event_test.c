@@ -7,6 +7,7 @@
  */
 #include "test.h"
 #include "base/mem.h"
+#include "base/time.h"
 #include "db/db.h"
 #include "domain/auth/auth.h"
 #include "domain/calendar/calendar.h"
@@ -457,6 +458,132 @@ static void test_kinds_grids_and_scope(void **state)
     cast_free(&c);
 }
 
+static void test_duplicates_merge_and_risk(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_event_input in = {.source = "citizen",
+                                .category_kind = "event",
+                                .category_code = "0102",
+                                .title = "路边暴露垃圾",
+                                .lon = IN_LON,
+                                .lat = IN_LAT};
+    struct cg_event_action a = {.action = "merge"};
+    struct cast c;
+    json_t *first = NULL, *second = NULL, *out = NULL, *e, *log;
+    int64_t a_id, b_id;
+
+    cast_make(&c);
+    c.citizen.account_id = citizen_account(f);
+    assert_int_equal(cg_event_report(f->ev, &c.worker, &in, "t", &first, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(first, "duplicates")), 0);
+    a_id = json_integer_value(json_object_get(first, "id"));
+    /* 30 m away, same class, minutes later: offered for merging, and the risk counts it */
+    in.lon += 0.0003;
+    in.title = "垃圾堆放，有人聚集闹事";
+    in.people = 12;
+    assert_int_equal(cg_event_report(f->ev, &c.citizen, &in, "t", &second, &err), 0);
+    b_id = json_integer_value(json_object_get(second, "id"));
+    assert_int_equal(json_array_size(json_object_get(second, "duplicates")),
+                     0); /* not the citizen's */
+    json_decref(second);
+    assert_int_equal(cg_event_get(f->ev, &c.duty, b_id, &second, &err), 0);
+    {
+        json_t *risk = json_object_get(second, "risk"), *r;
+        size_t i;
+        int codes = 0;
+
+        /* urgency normal 10 + 12 people (13 halves 3 times: 15) + one repeat 10 + 聚集 20
+         * + 闹事 20 */
+        assert_int_equal(json_integer_value(json_object_get(risk, "score")), 75);
+        json_array_foreach(json_object_get(risk, "reasons"), i, r)
+        {
+            codes += !strcmp(json_string_value(json_object_get(r, "code")), "word");
+        }
+        assert_int_equal(codes, 2);
+    }
+    json_decref(second);
+    /* the duty officer merges the citizen's duplicate into the worker's report */
+    a.into = b_id;
+    assert_int_equal(cg_event_act(f->ev, &c.duty, b_id, &a, "t", &out, &err), CG_EINVAL);
+    cg_error_clear(&err);
+    a.into = a_id;
+    assert_int_equal(cg_event_act(f->ev, &c.worker, b_id, &a, "t", &out, &err), CG_EBADSTATE);
+    cg_error_clear(&err);
+    assert_int_equal(cg_event_act(f->ev, &c.duty, b_id, &a, "t", &out, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(out, "state")), "merged");
+    assert_int_equal(json_integer_value(json_object_get(out, "merged_into")), a_id);
+    json_decref(out);
+    /* the target's log names the duplicate and its reporter, who now follows it */
+    e = get(f, &c.duty, a_id);
+    log = json_object_get(e, "log");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(log, json_array_size(log) - 1), "action")),
+        "merge_in");
+    json_decref(e);
+    e = get(f, &c.citizen, a_id);
+    json_decref(e);
+    /* a merged event takes no more actions */
+    assert_int_equal(act(f, &c.duty, b_id, "accept", 0, NULL, 0), CG_EBADSTATE);
+    json_decref(first);
+    cast_free(&c);
+}
+
+/* A write job that runs the SQL text ctx (the test's own changes to stored rows). */
+static int exec_job(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    return cg_db_exec(c, ctx, err);
+}
+
+static void test_sweep_warns_once_and_supervises(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_event_sweep_result r;
+    struct cast c;
+    int64_t late, soon;
+    json_t *e, *list = NULL;
+
+    cast_make(&c);
+    late = report(f, &c.worker, NULL, "patrol", IN_LON, IN_LAT, &err);
+    soon = report(f, &c.worker, NULL, "patrol", IN_LON, IN_LAT, &err);
+    /* Move the stored deadlines: one passed, one in its last quarter. */
+    {
+        char past[CG_TIME_ISO_LEN], start[CG_TIME_ISO_LEN], near[CG_TIME_ISO_LEN], sql[512];
+        int64_t now = cg_time_now_ms();
+
+        cg_time_iso(now - 3600000, past, sizeof(past));
+        cg_time_iso(now - 100LL * 86400000, start, sizeof(start));
+        cg_time_iso(now + 60000, near, sizeof(near));
+        snprintf(sql, sizeof(sql),
+                 "UPDATE event SET deadline_at = '%s' WHERE id = %lld;"
+                 " UPDATE event SET step_started_at = '%s', deadline_at = '%s' WHERE id = %lld",
+                 past, (long long)late, start, near, (long long)soon);
+        assert_int_equal(cg_db_write(f->db, exec_job, sql, &err), 0);
+    }
+    assert_int_equal(cg_event_sweep(f->ev, &r, &err), 0);
+    assert_int_equal(r.red, 1);
+    assert_int_equal(r.yellow, 1);
+    assert_int_equal(r.supervised, 1);
+    e = get(f, &c.duty, late);
+    assert_true(json_is_true(json_object_get(e, "supervised")));
+    assert_string_equal(json_string_value(json_object_get(e, "warning")), "red");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(json_object_get(e, "log"), 1), "actor")),
+        "scheduler");
+    json_decref(e);
+    /* once per deadline */
+    assert_int_equal(cg_event_sweep(f->ev, &r, &err), 0);
+    assert_int_equal(r.red + r.yellow + r.supervised, 0);
+    assert_int_equal(cg_event_notices(f->ev, &c.worker, 0, 50, &list, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(list, "notices")), 2);
+    json_decref(list);
+    assert_int_equal(cg_event_notices(f->ev, &c.other_worker, 0, 50, &list, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(list, "notices")), 0);
+    json_decref(list);
+    cast_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -465,6 +592,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_two_dispatchers_one_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_citizen_return_visit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kinds_grids_and_scope, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_merge_and_risk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_warns_once_and_supervises, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
