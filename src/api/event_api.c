@@ -201,3 +201,12 @@ int cg_api_event_notices(struct cg_req *req, struct cg_error *err)
     rc = rc ? rc : cg_event_notices(app->events, cg_req_user(req), after_id, 200, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }
+
+int cg_api_event_dashboard(struct cg_req *req, struct cg_error *err)
+{
+    struct cg_app *app = cg_req_app(req);
+    json_t *out = NULL;
+    int rc = cg_event_dashboard(app->events, cg_req_user(req), &out, err);
+
+    return rc ? rc : cg_reply_json(req, 200, out);
+}

@@ -113,3 +113,15 @@ test('a period before everything counts nothing; scope and bad input', async () 
   assert.equal((await duty.get('/api/v1/kpi?by=town')).status, 400);
   assert.equal((await worker.get(`/api/v1/kpi?${ALL}`)).status, 403, 'grid workers do not read statistics');
 });
+
+test('the dashboard: today, this month, open events by state, warnings', async () => {
+  const r = await duty.get('/api/v1/dashboard');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.json.today.reported, 6, 'everything above was reported today');
+  assert.equal(r.json.month.reported, 6);
+  assert.equal(r.json.today.closed, 2);
+  assert.deepEqual(r.json.open, { handling: 1, reported: 1 }, 'e4 being handled, e6 just reported');
+  assert.deepEqual(r.json.warnings, { red: 0, yellow: 0 });
+  const w = await other.get('/api/v1/dashboard');
+  assert.equal(w.status, 403, 'grid workers do not read statistics');
+});

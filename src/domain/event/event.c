@@ -13,6 +13,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <time.h>
 
 struct cg_events {
     struct cg_db *db;
@@ -1169,4 +1170,76 @@ int cg_event_notices(struct cg_events *ev, const struct cg_principal *actor, int
     }
     *out = json_pack("{s:o}", "notices", list);
     return 0;
+}
+
+/* ---- the dashboard ---------------------------------------------------------------------- */
+
+static void count_state(void *ctx, const char *state, int64_t n)
+{
+    json_object_set_new(ctx, state, json_integer(n));
+}
+
+/* The KPI totals of [from, to) for actor's scope (the "total" object of cg_event_kpi()). */
+static int totals(struct cg_events *ev, const struct cg_principal *actor, int64_t from, int64_t to,
+                  json_t **out, struct cg_error *err)
+{
+    char f[CG_TIME_ISO_LEN], t[CG_TIME_ISO_LEN];
+    struct cg_event_kpi_query q = {"town", f, t, NULL};
+    json_t *k = NULL;
+    int rc;
+
+    cg_time_iso(from, f, sizeof(f));
+    cg_time_iso(to, t, sizeof(t));
+    rc = cg_event_kpi(ev, actor, &q, &k, err);
+    if (!rc) {
+        *out = json_incref(json_object_get(k, "total"));
+        json_object_set_new(*out, "from", json_string(f));
+        json_object_set_new(*out, "to", json_string(t));
+        json_decref(k);
+    }
+    return rc;
+}
+
+int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, json_t **out,
+                       struct cg_error *err)
+{
+    const int64_t day = 86400 * INT64_C(1000), off = 8 * 3600 * INT64_C(1000);
+    int64_t now = cg_time_now_ms(), today = (now + off) / day * day - off, month;
+    struct cg_event__scope scope = {"", NULL, 0};
+    struct cg_event_query q = {.warning = "red", .limit = 500};
+    json_t *t = NULL, *m = NULL, *open = json_object(), *red = NULL, *yellow = NULL;
+    time_t secs = (time_t)((now + off) / 1000);
+    struct tm tm;
+    int rc;
+
+    *out = NULL;
+    gmtime_r(&secs, &tm); /* China time, as UTC fields */
+    tm.tm_mday = 1;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    month = (int64_t)timegm(&tm) * 1000 - off;
+    if (actor && actor->scope_kind == CG_SCOPE_GRID) {
+        scope.grid_prefix = actor->scope_ref;
+    } else if (actor && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
+        scope.department = actor->scope_ref;
+    } else if (actor && actor->scope_kind == CG_SCOPE_OWN) {
+        scope.owner_id = actor->account_id ? actor->account_id : -1;
+    }
+    rc = totals(ev, actor, today, today + day, &t, err);
+    rc = rc ? rc : totals(ev, actor, month, now + 1, &m, err);
+    rc = rc ? rc : cg_event__open_by_state(ev->db, &scope, count_state, open, err);
+    rc = rc ? rc : cg_event_list(ev, actor, &q, &red, err);
+    q.warning = "yellow";
+    rc = rc ? rc : cg_event_list(ev, actor, &q, &yellow, err);
+    if (!rc) {
+        *out = json_pack("{s:O, s:O, s:O, s:{s:I, s:I}}", "today", t, "month", m, "open", open,
+                         "warnings", "red",
+                         (json_int_t)json_array_size(json_object_get(red, "events")), "yellow",
+                         (json_int_t)json_array_size(json_object_get(yellow, "events")));
+    }
+    json_decref(t);
+    json_decref(m);
+    json_decref(open);
+    json_decref(red);
+    json_decref(yellow);
+    return rc;
 }

@@ -120,6 +120,14 @@ int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
                  const struct cg_event_kpi_query *q, json_t **out,
                  struct cg_error *err) CG_MUST_CHECK;
 
+/*
+ * The command center's dashboard for actor's scope: today's and this month's
+ * KPI totals (China days), open events by state, red and yellow warnings.
+ * {"today": {...}, "month": {...}, "open": {"state": n...}, "warnings": {"red", "yellow"}}
+ */
+int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, json_t **out,
+                       struct cg_error *err) CG_MUST_CHECK;
+
 /* ---- the deadline sweep ----------------------------------------------------------------- */
 
 struct cg_event_sweep_result {

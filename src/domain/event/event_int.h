@@ -110,6 +110,11 @@ typedef void cg_event__kpi_fn(void *ctx, const struct cg_event__kpi *row);
 int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope, const char *from,
                   const char *to, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);
 
+/* Open events in scope by state, through fn. */
+typedef void cg_event__count_fn(void *ctx, const char *state, int64_t n);
+int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scope,
+                            cg_event__count_fn *fn, void *ctx, struct cg_error *err);
+
 /* ---- the deadline sweep ----------------------------------------------------------------- */
 
 /* Open events whose deadline is before until, through fn (id, deadline, warned kinds). */

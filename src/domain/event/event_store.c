@@ -587,3 +587,28 @@ int cg_event__notices(struct cg_db *db, const struct cg_event__scope *scope, int
     cg_db_finalize(st);
     return rc < 0 ? rc : 0;
 }
+
+int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scope,
+                            cg_event__count_fn *fn, void *ctx, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    char end[40];
+    int rc = cg_db_reader(db, &c, err);
+
+    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    rc = rc ? rc
+            : cg_db_prepare_bind(
+                  c,
+                  "SELECT state, COUNT(*) FROM event WHERE grid_code >= ?1 AND grid_code < ?2"
+                  " AND (?3 IS NULL OR department = ?3) AND (?4 = 0 OR reporter_id = ?4)"
+                  " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
+                  " GROUP BY state ORDER BY state",
+                  &st, err, "ttti", scope->grid_prefix, end, scope->department, scope->owner_id);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        fn(ctx, cg_db_column_text(st, 0), cg_db_column_int64(st, 1));
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
