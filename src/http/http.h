@@ -27,6 +27,12 @@ enum cg_route_flags {
     CG_ROUTE_JSON = 1 << 0,   /* the body must be a JSON object (Content-Type: application/json) */
     CG_ROUTE_WRITE = 1 << 1,  /* runs on a worker thread: it waits for a durable commit */
     CG_ROUTE_UPLOAD = 1 << 2, /* the body may be up to max_upload bytes (files) */
+    /*
+     * The body is raw bytes (a photo), up to max_raw bytes: a Content-Type is required and
+     * JSON, form and multipart types are refused (415) before the body is read; the handler
+     * checks the bytes themselves (cg_req_body()).
+     */
+    CG_ROUTE_RAW = 1 << 3,
 };
 
 /* One row of the route table (app/routes.def). */
@@ -84,6 +90,13 @@ int cg_reply_json(struct cg_req *req, int status, json_t *body);
 /* Replies with raw bytes (copied). */
 int cg_reply_data(struct cg_req *req, int status, const char *content_type, const void *data,
                   size_t len);
+/*
+ * Replies 200 with immutable content named by etag (a content hash): ETag, Cache-Control
+ * "private, max-age=31536000, immutable", or 304 without a body when If-None-Match names etag.
+ * Takes ownership of data (freed with free()).
+ */
+int cg_reply_blob(struct cg_req *req, const char *content_type, void *data, size_t len,
+                  const char *etag);
 /* Replies {"error":{"code","message","field","request_id"}} for code, using err's detail. */
 int cg_reply_error(struct cg_req *req, int code, const struct cg_error *err);
 
@@ -107,6 +120,7 @@ struct cg_http_options {
     int workers; /* write-handler threads, >= 1 */
     size_t max_body;
     size_t max_upload; /* body limit of CG_ROUTE_UPLOAD routes */
+    size_t max_raw;    /* body limit of CG_ROUTE_RAW routes (0: max_body) */
     size_t max_header;
     int max_connections;
     int max_per_ip;

@@ -109,14 +109,19 @@ static void *on_request_start(void *cls, const char *uri, struct MHD_Connection 
     return req;
 }
 
-/* The body limit of the request's route: http.max_upload for upload routes, else max_body. */
+/*
+ * The body limit of the request's route: max_raw for raw routes, http.max_upload for upload
+ * routes, else max_body.
+ */
 static size_t body_limit(const struct cg_req *req)
 {
     const struct cg_http_server *srv = req->srv;
+    unsigned flags = req->route_idx >= 0 ? srv->routes[req->route_idx].flags : 0;
 
-    return req->route_idx >= 0 && (srv->routes[req->route_idx].flags & CG_ROUTE_UPLOAD)
-               ? srv->opt.max_upload
-               : srv->opt.max_body;
+    if ((flags & CG_ROUTE_RAW) && srv->opt.max_raw) {
+        return srv->opt.max_raw;
+    }
+    return flags & CG_ROUTE_UPLOAD ? srv->opt.max_upload : srv->opt.max_body;
 }
 
 static void req_free(struct cg_req *req)
@@ -234,6 +239,37 @@ int cg_reply_data(struct cg_req *req, int status, const char *content_type, cons
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    set_response(req, status, resp);
+    return 0;
+}
+
+int cg_reply_blob(struct cg_req *req, const char *content_type, void *data, size_t len,
+                  const char *etag)
+{
+    const char *inm = cg_req_header(req, MHD_HTTP_HEADER_IF_NONE_MATCH);
+    char tag[160];
+    struct MHD_Response *resp;
+    int status = 200;
+
+    snprintf(tag, sizeof(tag), "\"%s\"", etag);
+    if (inm && (strstr(inm, tag) || !strcmp(inm, "*"))) {
+        free(data);
+        data = NULL;
+        len = 0;
+        status = 304;
+    }
+    resp = MHD_create_response_from_buffer(len, data,
+                                           data ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        free(data);
+        return CG_ENOMEM;
+    }
+    if (status == 200) {
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, tag);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
+                            "private, max-age=31536000, immutable");
     set_response(req, status, resp);
     return 0;
 }
@@ -383,6 +419,14 @@ static bool is_json_type(const char *ct)
            !strcasecmp(ct, "; charset=\"utf-8\"");
 }
 
+/* A raw body's type: present, and none that a parser of ours or of libmicrohttpd would read. */
+static bool is_raw_type(const char *ct)
+{
+    return ct && *ct && strncasecmp(ct, "application/json", 16) &&
+           strncasecmp(ct, "multipart/", 10) &&
+           strncasecmp(ct, "application/x-www-form-urlencoded", 33);
+}
+
 static bool has_body(struct cg_req *req)
 {
     const char *cl = cg_req_header(req, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -464,14 +508,20 @@ static int precheck(struct cg_req *req, const char *path, struct cg_error *err)
         return 0;
     }
     req->route_idx = idx;
-    if (srv->routes[idx].flags & CG_ROUTE_UPLOAD) {
+    if (srv->routes[idx].flags & (CG_ROUTE_UPLOAD | CG_ROUTE_RAW)) {
         cg_str_release(&req->body); /* still empty: no body has been read yet */
-        cg_str_init(&req->body, srv->opt.max_upload);
+        cg_str_init(&req->body, body_limit(req));
     }
     if (srv->routes[idx].flags & CG_ROUTE_JSON) {
         if (!is_json_type(cg_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
             return cg_error_set(err, CG_EMEDIATYPE,
                                 "send the body as JSON with 'Content-Type: application/json'");
+        }
+    } else if (srv->routes[idx].flags & CG_ROUTE_RAW) {
+        if (has_body(req) && !is_raw_type(cg_req_header(req, MHD_HTTP_HEADER_CONTENT_TYPE))) {
+            return cg_error_set(err, CG_EMEDIATYPE,
+                                "send the raw bytes with their own Content-Type (e.g. image/jpeg);"
+                                " JSON, form and multipart bodies are not accepted here");
         }
     } else if (has_body(req)) {
         return cg_error_set(err, CG_EBADREQ, "this endpoint takes no request body");
