@@ -22,7 +22,7 @@ ifeq ($(origin CC),default)
 CC := gcc
 endif
 
-PKGS := libmicrohttpd jansson sqlite3 geos libsodium libcrypto
+PKGS := libmicrohttpd jansson sqlite3 geos libsodium libcrypto gdlib
 WARN := -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
         -Wpointer-arith -Wwrite-strings -Wvla -Wformat=2 -Wno-format-nonliteral \
         -Wundef -Wold-style-definition -fno-common

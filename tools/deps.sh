@@ -5,7 +5,7 @@
 set -eu
 
 pkgs="gcc make pkg-config clang clang-format libclang-rt-14-dev
-      libmicrohttpd-dev libjansson-dev libsqlite3-dev libgeos-dev libsodium-dev
+      libmicrohttpd-dev libjansson-dev libsqlite3-dev libgeos-dev libsodium-dev libgd-dev
       libcmocka-dev libssl-dev sqlite3 chromium ca-certificates"
 
 missing=""

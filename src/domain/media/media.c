@@ -1,0 +1,673 @@
+/*
+ * media.c: the rules of photos (media.h): sniffing and header probing, the
+ * full decode and the thumbnail (libgd), the content hash (libsodium), the
+ * content-addressed files (temporary file, fsync, rename, fsync of the
+ * directory) and the scope checks through the event module.
+ */
+#include "base/cg.h"
+#include "domain/media/media.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "domain/auth/auth.h"
+#include "domain/event/event.h"
+#include "domain/media/media_int.h"
+
+#include <fcntl.h>
+#include <gd.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct cg_media {
+    struct cg_db *db;         /* borrowed */
+    struct cg_events *events; /* borrowed */
+    char *dir;                /* owned: the media directory */
+    size_t max_photo;         /* bytes */
+};
+
+#define MAX_EVENTS_CHECKED 64     /* events of one photo tried for scope when it is fetched */
+#define MAX_THUMB_BYTES (8 << 20) /* a thumbnail file larger than this is not served */
+
+/* ---- the bytes -------------------------------------------------------------------------- */
+
+const char *cg_media_sniff(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+
+    if (len >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+        return "image/jpeg";
+    }
+    if (len >= 8 && !memcmp(p, "\x89PNG\r\n\x1a\n", 8)) {
+        return "image/png";
+    }
+    if (len >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WEBP", 4)) {
+        return "image/webp";
+    }
+    return NULL;
+}
+
+static uint32_t be16(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 8 | p[1];
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint32_t le16(const unsigned char *p)
+{
+    return (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint32_t le24(const unsigned char *p)
+{
+    return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
+static uint32_t crc_table[256];
+static pthread_once_t crc_once = PTHREAD_ONCE_INIT;
+
+static void crc_make_table(void)
+{
+    for (uint32_t n = 0; n < 256; n++) {
+        uint32_t c = n;
+
+        for (int k = 0; k < 8; k++) {
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        crc_table[n] = c;
+    }
+}
+
+/* The CRC-32 of PNG chunks (ISO 3309, as zlib's crc32()). */
+static uint32_t crc32_png(const unsigned char *p, size_t len)
+{
+    uint32_t c = 0xFFFFFFFFu;
+
+    pthread_once(&crc_once, crc_make_table);
+    for (size_t i = 0; i < len; i++) {
+        c = crc_table[(c ^ p[i]) & 0xFF] ^ (c >> 8);
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+/*
+ * PNG: every chunk inside the file with a correct CRC, ending with IEND (libpng would
+ * otherwise print warnings of its own on standard error, which is our log).
+ */
+static bool png_chunks_ok(const unsigned char *p, size_t len)
+{
+    size_t i = 8;
+
+    while (i + 12 <= len) {
+        uint32_t n = be32(p + i);
+
+        if (n > len - i - 12 || crc32_png(p + i + 4, (size_t)n + 4) != be32(p + i + 8 + n)) {
+            return false;
+        }
+        if (!memcmp(p + i + 4, "IEND", 4)) {
+            return true;
+        }
+        i += 12 + (size_t)n;
+    }
+    return false;
+}
+/* An end-of-image marker (FF D9) in p[0..len). */
+static bool has_eoi(const unsigned char *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (p[i] == 0xFF && p[i + 1] == 0xD9) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* JPEG: the first start-of-frame marker's size; *out_sos the offset of the first scan. */
+static bool probe_jpeg(const unsigned char *p, size_t len, uint32_t *w, uint32_t *h,
+                       size_t *out_sos)
+{
+    size_t i = 2;
+    bool have = false;
+
+    while (i + 4 <= len) {
+        unsigned m;
+        uint32_t seg;
+
+        if (p[i] != 0xFF) {
+            return false;
+        }
+        while (i < len && p[i] == 0xFF) {
+            i++;
+        }
+        if (i + 3 > len) {
+            return false;
+        }
+        m = p[i++];
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD8)) {
+            continue; /* markers without a length */
+        }
+        seg = be16(p + i);
+        if (seg < 2 || i + seg > len) {
+            return false;
+        }
+        if (m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC) {
+            if (seg < 7) {
+                return false;
+            }
+            *h = be16(p + i + 3);
+            *w = be16(p + i + 5);
+            have = true;
+        }
+        if (m == 0xDA) {
+            *out_sos = i + seg;
+            return have;
+        }
+        if (m == 0xD9) {
+            return false;
+        }
+        i += seg;
+    }
+    return false;
+}
+
+static bool probe_webp(const unsigned char *p, size_t len, uint32_t *w, uint32_t *h)
+{
+    if (len < 30) {
+        return false;
+    }
+    if (!memcmp(p + 12, "VP8 ", 4)) {
+        if (memcmp(p + 23, "\x9d\x01\x2a", 3)) {
+            return false;
+        }
+        *w = le16(p + 26) & 0x3FFF;
+        *h = le16(p + 28) & 0x3FFF;
+        return true;
+    }
+    if (!memcmp(p + 12, "VP8L", 4)) {
+        uint32_t bits =
+            (uint32_t)p[21] | (uint32_t)p[22] << 8 | (uint32_t)p[23] << 16 | (uint32_t)p[24] << 24;
+
+        if (p[20] != 0x2F) {
+            return false;
+        }
+        *w = (bits & 0x3FFF) + 1;
+        *h = ((bits >> 14) & 0x3FFF) + 1;
+        return true;
+    }
+    if (!memcmp(p + 12, "VP8X", 4)) {
+        *w = le24(p + 24) + 1;
+        *h = le24(p + 27) + 1;
+        return true;
+    }
+    return false;
+}
+
+int cg_media_probe(const void *data, size_t len, const char **out_type, int *out_width,
+                   int *out_height, struct cg_error *err)
+{
+    const unsigned char *p = data;
+    const char *type = cg_media_sniff(data, len);
+    uint32_t w = 0, h = 0;
+    size_t sos = 0;
+    bool ok = false;
+
+    if (!type) {
+        return cg_error_set(err, CG_EINVAL, "the body is not a JPEG, PNG or WebP image");
+    }
+    if (!strcmp(type, "image/png")) {
+        ok = len >= 33 && be32(p + 8) == 13 && !memcmp(p + 12, "IHDR", 4);
+        if (ok) {
+            w = be32(p + 16);
+            h = be32(p + 20);
+        }
+    } else if (!strcmp(type, "image/jpeg")) {
+        ok = probe_jpeg(p, len, &w, &h, &sos);
+        /* Entropy-coded data never holds FF D9: without it after the first scan, it is cut. */
+        ok = ok && has_eoi(p + sos, len - sos);
+    } else {
+        ok = probe_webp(p, len, &w, &h);
+    }
+    if (!ok) {
+        return cg_error_set(err, CG_EINVAL, "the %s image is broken or truncated", type + 6);
+    }
+    if (!w || !h) {
+        return cg_error_set(err, CG_EINVAL, "the image has no pixels (%" PRIu32 "x%" PRIu32 ")", w,
+                            h);
+    }
+    if (w > CG_MEDIA_MAX_SIDE || h > CG_MEDIA_MAX_SIDE ||
+        (uint64_t)w * h > (uint64_t)CG_MEDIA_MAX_PIXELS) {
+        return cg_error_set(err, CG_EINVAL,
+                            "the image is %" PRIu32 "x%" PRIu32 " pixels; the limits are %d a "
+                            "side and %d megapixels",
+                            w, h, CG_MEDIA_MAX_SIDE, CG_MEDIA_MAX_PIXELS / 1000000);
+    }
+    /* The size first (a bomb is refused as one), then the chunks of a PNG. */
+    if (!strcmp(type, "image/png") && !png_chunks_ok(p, len)) {
+        return cg_error_set(err, CG_EINVAL, "the png image is broken or truncated");
+    }
+    *out_type = type;
+    *out_width = (int)w;
+    *out_height = (int)h;
+    return 0;
+}
+
+static void gd_quiet(int priority, const char *fmt, va_list ap)
+{
+    (void)priority;
+    (void)fmt;
+    (void)ap;
+}
+
+static pthread_once_t gd_once = PTHREAD_ONCE_INIT;
+
+static void gd_setup(void)
+{
+    gdSetErrorMethod(gd_quiet);
+}
+
+int cg_media_thumbnail(const void *data, size_t len, int max_side, void **out, size_t *out_len,
+                       int *out_width, int *out_height, struct cg_error *err)
+{
+    const char *type = NULL;
+    int w = 0, h = 0, tw, th, size = 0;
+    gdImagePtr src = NULL, dst;
+    void *jpeg;
+    int rc = cg_media_probe(data, len, &type, &w, &h, err);
+
+    *out = NULL;
+    if (rc) {
+        return rc;
+    }
+    if (len > INT_MAX) {
+        return cg_error_set(err, CG_ETOOBIG, "the image is too large to decode");
+    }
+    pthread_once(&gd_once, gd_setup);
+    if (!strcmp(type, "image/jpeg")) {
+        src = gdImageCreateFromJpegPtrEx((int)len, (void *)data, 0);
+    } else if (!strcmp(type, "image/png")) {
+        src = gdImageCreateFromPngPtr((int)len, (void *)data);
+    } else {
+        src = gdImageCreateFromWebpPtr((int)len, (void *)data);
+    }
+    if (!src || gdImageSX(src) != w || gdImageSY(src) != h) {
+        if (src) {
+            gdImageDestroy(src);
+        }
+        return cg_error_set(err, CG_EINVAL, "the %s image does not decode", type + 6);
+    }
+    if (w >= h) {
+        tw = w > max_side ? max_side : w;
+        th = (int)(((int64_t)h * tw + w / 2) / w);
+    } else {
+        th = h > max_side ? max_side : h;
+        tw = (int)(((int64_t)w * th + h / 2) / h);
+    }
+    tw = tw < 1 ? 1 : tw;
+    th = th < 1 ? 1 : th;
+    dst = gdImageCreateTrueColor(tw, th);
+    if (!dst) {
+        gdImageDestroy(src);
+        return cg_error_set(err, CG_ENOMEM, "cannot make the thumbnail");
+    }
+    /* Transparent pixels become white, not black, in the JPEG. */
+    gdImageFilledRectangle(dst, 0, 0, tw - 1, th - 1, gdTrueColor(255, 255, 255));
+    gdImageAlphaBlending(dst, 1);
+    gdImageCopyResampled(dst, src, 0, 0, 0, 0, tw, th, w, h);
+    gdImageDestroy(src);
+    jpeg = gdImageJpegPtr(dst, &size, 82);
+    gdImageDestroy(dst);
+    if (!jpeg || size <= 0) {
+        gdFree(jpeg);
+        return cg_error_set(err, CG_EINTERNAL, "cannot encode the thumbnail");
+    }
+    *out = cg_malloc((size_t)size);
+    memcpy(*out, jpeg, (size_t)size);
+    gdFree(jpeg);
+    *out_len = (size_t)size;
+    *out_width = tw;
+    *out_height = th;
+    return 0;
+}
+
+void cg_media_sha256_hex(const void *data, size_t len, char out[CG_MEDIA_HASH_LEN + 1])
+{
+    unsigned char d[crypto_hash_sha256_BYTES];
+
+    crypto_hash_sha256(d, data, len);
+    sodium_bin2hex(out, CG_MEDIA_HASH_LEN + 1, d, sizeof(d));
+}
+
+/* ---- files ------------------------------------------------------------------------------ */
+
+static int make_dirs(const char *path, struct cg_error *err)
+{
+    char buf[1024];
+    size_t n = strlen(path);
+
+    if (!n || n >= sizeof(buf)) {
+        return cg_error_set(err, CG_EINVAL, "invalid media directory '%.200s'", path);
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || !buf[i]) {
+            char c = buf[i];
+
+            buf[i] = '\0';
+            if (mkdir(buf, 0750) && errno != EEXIST) {
+                return cg_error_set(err, CG_EIO, "cannot create directory '%s': %s", buf,
+                                    strerror(errno));
+            }
+            buf[i] = c;
+        }
+    }
+    return 0;
+}
+
+static void file_path(const struct cg_media *m, const char *hash, bool thumb, char *out,
+                      size_t size)
+{
+    snprintf(out, size, "%s/%.2s/%s%s", m->dir, hash, hash, thumb ? ".thumb.jpg" : "");
+}
+
+/* Writes data to path unless a file of that size is there: temp file, fsync, rename, fsync. */
+static int write_once(const struct cg_media *m, const char *hash, bool thumb, const void *data,
+                      size_t len, struct cg_error *err)
+{
+    static _Atomic unsigned counter;
+    char sub[1100], path[1200], tmp[1300];
+    struct stat sb;
+    const char *p = data;
+    size_t done = 0;
+    int fd, dfd;
+
+    file_path(m, hash, thumb, path, sizeof(path));
+    if (!stat(path, &sb) && (size_t)sb.st_size == len) {
+        return 0; /* content-addressed: the same name is the same bytes */
+    }
+    snprintf(sub, sizeof(sub), "%s/%.2s", m->dir, hash);
+    if (mkdir(sub, 0750) && errno != EEXIST) {
+        return cg_error_set(err, CG_EIO, "cannot create directory '%s': %s", sub, strerror(errno));
+    }
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld.%u", path, (long)getpid(),
+             atomic_fetch_add(&counter, 1));
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (fd < 0) {
+        return cg_error_set(err, CG_EIO, "cannot create '%s': %s", tmp, strerror(errno));
+    }
+    while (done < len) {
+        ssize_t n = write(fd, p + done, len - done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (done < len || fsync(fd) || close(fd)) {
+        int e = errno;
+
+        if (done < len) {
+            close(fd);
+        }
+        unlink(tmp);
+        return cg_error_set(err, CG_EIO, "cannot write '%s': %s", tmp, strerror(e));
+    }
+    if (rename(tmp, path)) {
+        int e = errno;
+
+        unlink(tmp);
+        return cg_error_set(err, CG_EIO, "cannot rename '%s': %s", tmp, strerror(e));
+    }
+    dfd = open(sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        (void)fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
+static int read_file(const char *path, size_t max, void **out, size_t *out_len,
+                     struct cg_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    char *buf;
+    size_t done = 0;
+
+    if (fd < 0) {
+        return cg_error_set(err, errno == ENOENT ? CG_ENOTFOUND : CG_EIO,
+                            "cannot open the photo file: %s", strerror(errno));
+    }
+    if (fstat(fd, &sb) || sb.st_size < 0 || (size_t)sb.st_size > max) {
+        close(fd);
+        return cg_error_set(err, CG_EIO, "the photo file has an unexpected size");
+    }
+    buf = cg_malloc((size_t)sb.st_size + 1);
+    while (done < (size_t)sb.st_size) {
+        ssize_t n = read(fd, buf + done, (size_t)sb.st_size - done);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            break;
+        }
+        done += (size_t)n;
+    }
+    close(fd);
+    if (done != (size_t)sb.st_size) {
+        free(buf);
+        return cg_error_set(err, CG_EIO, "cannot read the photo file");
+    }
+    *out = buf;
+    *out_len = done;
+    return 0;
+}
+
+/* ---- the module ------------------------------------------------------------------------- */
+
+int cg_media_open(struct cg_db *db, struct cg_events *events, const char *dir, size_t max_photo,
+                  struct cg_media **out, struct cg_error *err)
+{
+    struct cg_media *m;
+    int rc = make_dirs(dir, err);
+
+    *out = NULL;
+    if (rc) {
+        return rc;
+    }
+    m = cg_calloc(1, sizeof(*m));
+    m->db = db;
+    m->events = events;
+    m->dir = cg_strdup(dir);
+    m->max_photo = max_photo;
+    *out = m;
+    return 0;
+}
+
+void cg_media_free(struct cg_media *m)
+{
+    if (!m) {
+        return;
+    }
+    free(m->dir);
+    free(m);
+}
+
+bool cg_media_stage_valid(const char *stage)
+{
+    static const char *const stages[] = {"report", "before", "after", "handling", "check"};
+
+    for (size_t i = 0; stage && i < CG_ARRAY_LEN(stages); i++) {
+        if (!strcmp(stage, stages[i])) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The event if actor may read it (its JSON into *out when out is not NULL). */
+static int readable(struct cg_media *m, const struct cg_principal *actor, int64_t id, json_t **out,
+                    struct cg_error *err)
+{
+    json_t *ev = NULL;
+    int rc = cg_event_get(m->events, actor, id, &ev, err);
+
+    if (!rc && out) {
+        *out = ev;
+    } else {
+        json_decref(ev);
+    }
+    return rc;
+}
+
+static bool is_photo_type(const char *t)
+{
+    return t && (!strcmp(t, "image/jpeg") || !strcmp(t, "image/png") || !strcmp(t, "image/webp"));
+}
+
+int cg_media_attach(struct cg_media *m, const struct cg_principal *actor, int64_t event_id,
+                    const char *stage, const char *declared, const void *data, size_t len,
+                    json_t **out, bool *out_created, struct cg_error *err)
+{
+    struct cg_media__photo p = {.event_id = event_id};
+    const char *type = NULL, *kind;
+    json_t *ev = NULL;
+    void *thumb = NULL;
+    size_t thumb_len = 0;
+    int tw, th, rc;
+
+    *out = NULL;
+    *out_created = false;
+    if (!cg_media_stage_valid(stage)) {
+        return cg_error_field(err, CG_EINVAL, "stage",
+                              "'stage' must be report, before, after, handling or check");
+    }
+    rc = readable(m, actor, event_id, &ev, err);
+    if (rc) {
+        return rc;
+    }
+    kind = json_string_value(json_object_get(ev, "kind"));
+    if ((!strcmp(stage, "before") || !strcmp(stage, "after")) &&
+        (!kind || strcmp(kind, "self_resolved"))) {
+        json_decref(ev);
+        return cg_error_field(err, CG_EINVAL, "stage",
+                              "before and after photos belong to self-resolved events");
+    }
+    json_decref(ev);
+    if (!is_photo_type(declared)) {
+        return cg_error_set(err, CG_EMEDIATYPE,
+                            "send the photo as image/jpeg, image/png or image/webp");
+    }
+    if (!len) {
+        return cg_error_set(err, CG_EINVAL, "the body is empty; send the image's bytes");
+    }
+    if (len > m->max_photo) {
+        return cg_error_set(err, CG_ETOOBIG, "the photo is %zu bytes; the limit is %zu", len,
+                            m->max_photo);
+    }
+    type = cg_media_sniff(data, len);
+    if (!type) {
+        return cg_error_set(err, CG_EINVAL, "the body is not a JPEG, PNG or WebP image");
+    }
+    if (strcmp(type, declared)) {
+        return cg_error_set(err, CG_EMEDIATYPE, "the body is %s but was sent as %s", type,
+                            declared);
+    }
+    rc = cg_media_probe(data, len, &type, &p.width, &p.height, err);
+    rc = rc ? rc
+            : cg_media_thumbnail(data, len, CG_MEDIA_THUMB_SIDE, &thumb, &thumb_len, &tw, &th, err);
+    if (rc) {
+        return rc;
+    }
+    cg_media_sha256_hex(data, len, p.hash);
+    snprintf(p.stage, sizeof(p.stage), "%s", stage);
+    snprintf(p.type, sizeof(p.type), "%s", type);
+    p.size = (int64_t)len;
+    p.thumb_size = (int64_t)thumb_len;
+    cg_time_iso(cg_time_now_ms(), p.uploaded_at, sizeof(p.uploaded_at));
+    snprintf(p.by, sizeof(p.by), "%s", actor ? actor->login : "");
+    /* Files first: a row never names a file that is not there (an orphan file is harmless). */
+    rc = write_once(m, p.hash, false, data, len, err);
+    rc = rc ? rc : write_once(m, p.hash, true, thumb, thumb_len, err);
+    free(thumb);
+    rc = rc ? rc : cg_media__attach(m->db, &p, actor ? actor->account_id : 0, out_created, err);
+    if (!rc) {
+        *out = cg_media__photo_json(&p);
+    }
+    return rc;
+}
+
+int cg_media_list(struct cg_media *m, const struct cg_principal *actor, int64_t event_id,
+                  json_t **out, struct cg_error *err)
+{
+    json_t *list;
+    int rc = readable(m, actor, event_id, NULL, err);
+
+    *out = NULL;
+    if (rc) {
+        return rc;
+    }
+    list = json_array();
+    rc = cg_media__list(m->db, event_id, list, err);
+    if (rc) {
+        json_decref(list);
+        return rc;
+    }
+    *out = json_pack("{s:I, s:o}", "event", (json_int_t)event_id, "photos", list);
+    return 0;
+}
+
+static bool valid_hash(const char *h)
+{
+    return h && strlen(h) == CG_MEDIA_HASH_LEN &&
+           strspn(h, "0123456789abcdef") == CG_MEDIA_HASH_LEN;
+}
+
+int cg_media_fetch(struct cg_media *m, const struct cg_principal *actor, const char *hash,
+                   bool thumb, void **out_data, size_t *out_len, const char **out_type,
+                   struct cg_error *err)
+{
+    struct cg_media__photo p;
+    int64_t ids[MAX_EVENTS_CHECKED];
+    size_t n = 0;
+    char path[1200];
+    bool ok = false;
+    int rc;
+
+    *out_data = NULL;
+    if (!valid_hash(hash)) {
+        return cg_error_set(err, CG_ENOTFOUND, "no photo '%.64s'", hash ? hash : "");
+    }
+    rc = cg_media__get(m->db, hash, &p, err);
+    rc = rc ? rc : cg_media__events_of(m->db, hash, ids, CG_ARRAY_LEN(ids), &n, err);
+    for (size_t i = 0; !rc && !ok && i < n; i++) {
+        struct cg_error ignored = CG_ERROR_INIT;
+
+        ok = !readable(m, actor, ids[i], NULL, &ignored);
+    }
+    if (!rc && !ok) {
+        rc = cg_error_set(err, CG_ENOTFOUND, "no photo '%s'", hash);
+    }
+    if (rc) {
+        return rc;
+    }
+    file_path(m, hash, thumb, path, sizeof(path));
+    rc = read_file(path, thumb ? MAX_THUMB_BYTES : (size_t)p.size, out_data, out_len, err);
+    if (rc == CG_ENOTFOUND) {
+        /* The row is there and the file is not: the media directory was lost or moved. */
+        rc = cg_error_set(err, CG_EIO, "the file of photo '%s' is missing", hash);
+    }
+    *out_type = thumb ? "image/jpeg"
+                      : (!strcmp(p.type, "image/png")    ? "image/png"
+                         : !strcmp(p.type, "image/webp") ? "image/webp"
+                                                         : "image/jpeg");
+    return rc;
+}

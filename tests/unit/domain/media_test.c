@@ -1,0 +1,514 @@
+/*
+ * Unit tests for photos (src/domain/media): sniffing by magic bytes, header
+ * probing with the size limits (decompression bombs refused before decoding),
+ * truncated and undecodable images, thumbnail sizes, the SHA-256, and
+ * attaching to events: the declared type must agree, stages, the size cap,
+ * one file per content however often it is attached, the event's log entry,
+ * listing, and fetching only within the event's scope.
+ */
+#include "test.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "db/db.h"
+#include "domain/auth/auth.h"
+#include "domain/calendar/calendar.h"
+#include "domain/catalogue/catalogue.h"
+#include "domain/event/event.h"
+#include "domain/grid/demo.h"
+#include "domain/grid/index.h"
+#include "domain/media/media.h"
+#include "domain/pii/pii.h"
+
+#include <dirent.h>
+#include <gd.h>
+
+/* ---- images made with libgd ------------------------------------------------------------- */
+
+/* An image of w x h with a gradient; fmt 'p' PNG, 'j' JPEG, 'w' WebP. Free with gdFree(). */
+static void *make_image(int w, int h, char fmt, size_t *out_len)
+{
+    gdImagePtr im = gdImageCreateTrueColor(w, h);
+    void *out = NULL;
+    int size = 0;
+
+    assert_non_null(im);
+    for (int y = 0; y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            gdImageSetPixel(im, x, y, gdTrueColor(x * 255 / w, y * 255 / h, 128));
+        }
+    }
+    if (fmt == 'p') {
+        out = gdImagePngPtr(im, &size);
+    } else if (fmt == 'j') {
+        out = gdImageJpegPtr(im, &size, 90);
+    } else {
+        out = gdImageWebpPtr(im, &size);
+    }
+    gdImageDestroy(im);
+    assert_non_null(out);
+    assert_true(size > 0);
+    *out_len = (size_t)size;
+    return out;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+/* CRC-32 of PNG chunks, bit by bit. */
+static uint32_t crc32(const unsigned char *p, size_t len)
+{
+    uint32_t c = 0xFFFFFFFFu;
+
+    for (size_t i = 0; i < len; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) {
+            c = c & 1 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+    }
+    return c ^ 0xFFFFFFFFu;
+}
+
+static void test_sniff(void **state)
+{
+    size_t n;
+    void *png = make_image(8, 8, 'p', &n);
+    void *jpg;
+    void *webp;
+
+    (void)state;
+    assert_string_equal(cg_media_sniff(png, n), "image/png");
+    gdFree(png);
+    jpg = make_image(8, 8, 'j', &n);
+    assert_string_equal(cg_media_sniff(jpg, n), "image/jpeg");
+    gdFree(jpg);
+    webp = make_image(8, 8, 'w', &n);
+    assert_string_equal(cg_media_sniff(webp, n), "image/webp");
+    gdFree(webp);
+    assert_null(cg_media_sniff("GIF89a......", 12));
+    assert_null(cg_media_sniff("{\"a\":1}", 7));
+    assert_null(cg_media_sniff("", 0));
+    assert_null(cg_media_sniff("\x89PNG", 4)); /* too short to be a PNG */
+    assert_null(cg_media_sniff("RIFF\0\0\0\0WAVE", 12));
+}
+
+static void test_probe_limits_and_bombs(void **state)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    const char *type = NULL;
+    int w = 0, h = 0;
+    size_t n;
+    char fmts[] = {'p', 'j', 'w'};
+    unsigned char *png;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(fmts); i++) {
+        void *img = make_image(40, 30, fmts[i], &n);
+
+        assert_int_equal(cg_media_probe(img, n, &type, &w, &h, &err), 0);
+        assert_int_equal(w, 40);
+        assert_int_equal(h, 30);
+        gdFree(img);
+    }
+    /* A side over 16,000 px, a real PNG. */
+    png = make_image(CG_MEDIA_MAX_SIDE + 1, 1, 'p', &n);
+    assert_int_equal(cg_media_probe(png, n, &type, &w, &h, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "16001x1"));
+    gdFree(png);
+    /* A bomb: a tiny file whose header claims 8,000 x 8,000 (64 megapixels). */
+    png = make_image(8, 8, 'p', &n);
+    put_be32(png + 16, 8000);
+    put_be32(png + 20, 8000);
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_probe(png, n, &type, &w, &h, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "megapixels"));
+    /* No pixels. */
+    put_be32(png + 16, 0);
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_probe(png, n, &type, &w, &h, &err), CG_EINVAL);
+    gdFree(png);
+    /* Not an image, a cut JPEG, a PNG without its header chunk. */
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_probe("hello world", 11, &type, &w, &h, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "not a JPEG, PNG or WebP"));
+    {
+        void *jpg = make_image(64, 64, 'j', &n);
+
+        cg_error_clear(&err);
+        assert_int_equal(cg_media_probe(jpg, n / 2, &type, &w, &h, &err), CG_EINVAL);
+        assert_non_null(strstr(err.message, "truncated"));
+        gdFree(jpg);
+    }
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_probe("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDX\0\0\0\1\0\0\0\1\x08\x02\0\0\0"
+                                    "\0\0\0\0",
+                                    33, &type, &w, &h, &err),
+                     CG_EINVAL);
+}
+
+static void test_decode_and_thumbnail(void **state)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    void *thumb = NULL;
+    size_t n, tn = 0;
+    int tw = 0, th = 0;
+    const char *type;
+    int w, h;
+    void *img;
+
+    (void)state;
+    /* Landscape, shrunk to 320 on the long side, as a JPEG. */
+    img = make_image(1000, 500, 'p', &n);
+    assert_int_equal(cg_media_thumbnail(img, n, 320, &thumb, &tn, &tw, &th, &err), 0);
+    assert_int_equal(tw, 320);
+    assert_int_equal(th, 160);
+    assert_string_equal(cg_media_sniff(thumb, tn), "image/jpeg");
+    assert_int_equal(cg_media_probe(thumb, tn, &type, &w, &h, &err), 0);
+    assert_int_equal(w, 320);
+    assert_int_equal(h, 160);
+    free(thumb);
+    gdFree(img);
+    /* Portrait WebP. */
+    img = make_image(300, 900, 'w', &n);
+    assert_int_equal(cg_media_thumbnail(img, n, 320, &thumb, &tn, &tw, &th, &err), 0);
+    assert_int_equal(tw, 107);
+    assert_int_equal(th, 320);
+    free(thumb);
+    gdFree(img);
+    /* Small images are never enlarged. */
+    img = make_image(40, 30, 'j', &n);
+    assert_int_equal(cg_media_thumbnail(img, n, 320, &thumb, &tn, &tw, &th, &err), 0);
+    assert_int_equal(tw, 40);
+    assert_int_equal(th, 30);
+    free(thumb);
+    gdFree(img);
+    /* A PNG cut in the middle is refused before decoding. */
+    img = make_image(200, 200, 'p', &n);
+    assert_int_equal(cg_media_thumbnail(img, n / 2, 320, &thumb, &tn, &tw, &th, &err), CG_EINVAL);
+    assert_null(thumb);
+    assert_non_null(strstr(err.message, "truncated"));
+    /* One whose chunks are whole but whose pixel data is garbage does not decode. */
+    {
+        unsigned char *p = img;
+        size_t i = 8;
+
+        while (memcmp(p + i + 4, "IDAT", 4)) {
+            i += 12 +
+                 ((size_t)p[i] << 24 | (size_t)p[i + 1] << 16 | (size_t)p[i + 2] << 8 | p[i + 3]);
+        }
+        {
+            uint32_t len = (uint32_t)p[i] << 24 | (uint32_t)p[i + 1] << 16 |
+                           (uint32_t)p[i + 2] << 8 | p[i + 3];
+
+            memset(p + i + 8, 0x5a, len);
+            put_be32(p + i + 8 + len, crc32(p + i + 4, len + 4));
+        }
+    }
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_thumbnail(img, n, 320, &thumb, &tn, &tw, &th, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "does not decode"));
+    gdFree(img);
+}
+
+static void test_sha256(void **state)
+{
+    char hex[CG_MEDIA_HASH_LEN + 1];
+
+    (void)state;
+    cg_media_sha256_hex("abc", 3, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    cg_media_sha256_hex("", 0, hex);
+    assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* ---- photos of events ------------------------------------------------------------------- */
+
+#define IN_LON 113.160803 /* a point of grid 442000105001001 */
+#define IN_LAT 22.637102
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    char media_dir[128];
+    struct cg_db *db;
+    struct cg_grid_locator *grids;
+    struct cg_calendar *cal;
+    struct cg_events *ev;
+    struct cg_media *media;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct cg_db_options opt;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_pii_keys *keys = NULL;
+    struct cg_grid_demo_stats st;
+    struct cg_catalogue_counts cc;
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/civgrid-mediatest-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    snprintf(f->media_dir, sizeof(f->media_dir), "%s/a/media", f->dir);
+    cg_db_options_init(&opt, f->path);
+    opt.sync = CG_DB_SYNC_NORMAL;
+    assert_int_equal(cg_db_open(&opt, &f->db, &err), 0);
+    assert_int_equal(cg_pii_keys_parse("1:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+                                       "5a5a5a5a",
+                                       &keys, &err),
+                     0);
+    assert_int_equal(cg_grid_demo_load(f->db, keys, "zhongshan", 1, 3, &st, &err), 0);
+    cg_pii_keys_free(keys);
+    assert_int_equal(cg_catalogue_seed(f->db, NULL, false, &cc, &err), 0);
+    assert_int_equal(cg_grid_locator_new(f->db, &f->grids, &err), 0);
+    assert_int_equal(cg_calendar_load(f->db, &f->cal, &err), 0);
+    f->ev = cg_events_new(f->db, f->grids, f->cal);
+    assert_int_equal(cg_media_open(f->db, f->ev, f->media_dir, 1 << 20, &f->media, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+
+    cg_media_free(f->media);
+    cg_events_free(f->ev);
+    cg_calendar_release(f->cal);
+    cg_grid_locator_free(f->grids);
+    cg_db_close(f->db);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+/* Sorted, as cg_principal wants them. */
+static const char *const worker_perms[] = {"event.read", "event.report", "event.resolve",
+                                           "event.verify", NULL};
+
+static void principal(struct cg_principal *p, const char *login, const char *grid)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->login, sizeof(p->login), "%s", login);
+    p->scope_kind = CG_SCOPE_GRID;
+    snprintf(p->scope_ref, sizeof(p->scope_ref), "%s", grid);
+    while (worker_perms[p->n_permissions]) {
+        p->n_permissions++;
+    }
+    p->permissions = cg_calloc(p->n_permissions, sizeof(char *));
+    for (size_t i = 0; i < p->n_permissions; i++) {
+        p->permissions[i] = cg_strdup(worker_perms[i]);
+    }
+}
+
+static int64_t report(struct fixture *f, const struct cg_principal *p, const char *kind)
+{
+    struct cg_event_input in = {.kind = kind,
+                                .source = "patrol",
+                                .category_kind = "event",
+                                .category_code = "0102",
+                                .title = "路边暴露垃圾",
+                                .lon = IN_LON,
+                                .lat = IN_LAT,
+                                .note = "已清理"};
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *out = NULL;
+    int64_t id;
+
+    assert_int_equal(cg_event_report(f->ev, p, &in, "test", &out, &err), 0);
+    id = json_integer_value(json_object_get(out, "id"));
+    json_decref(out);
+    return id;
+}
+
+static int attach(struct fixture *f, const struct cg_principal *p, int64_t id, const char *stage,
+                  const char *declared, const void *data, size_t len, bool *created,
+                  struct cg_error *err)
+{
+    json_t *out = NULL;
+    bool c = false;
+    int rc = cg_media_attach(f->media, p, id, stage, declared, data, len, &out, &c, err);
+
+    if (created) {
+        *created = c;
+    }
+    json_decref(out);
+    return rc;
+}
+
+/* Regular files under the media directory, recursively one level down. */
+static int count_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    assert_non_null(d);
+    while ((e = readdir(d))) {
+        char sub[512];
+        DIR *s;
+        struct dirent *e2;
+
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(sub, sizeof(sub), "%s/%s", dir, e->d_name);
+        s = opendir(sub);
+        assert_non_null(s);
+        while ((e2 = readdir(s))) {
+            n += e2->d_name[0] != '.';
+        }
+        closedir(s);
+    }
+    closedir(d);
+    return n;
+}
+
+static void test_attach_dedup_log_and_scope(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_principal worker, other;
+    struct cg_error err = CG_ERROR_INIT;
+    size_t n, jn, len = 0;
+    void *png = make_image(64, 48, 'p', &n);
+    void *jpg = make_image(32, 32, 'j', &jn);
+    int64_t a, b, self;
+    bool created = false;
+    json_t *list = NULL, *ev = NULL, *log;
+    char hash[CG_MEDIA_HASH_LEN + 1];
+    void *data = NULL;
+    const char *type = NULL;
+    bool saw_photo = false;
+
+    principal(&worker, "worker", "442000105001001");
+    principal(&other, "other", "442000105207002");
+    a = report(f, &worker, NULL);
+    b = report(f, &worker, NULL);
+    self = report(f, &worker, "self_resolved");
+    cg_media_sha256_hex(png, n, hash);
+
+    /* The first attachment stores it; the same again changes nothing; another event shares it. */
+    assert_int_equal(attach(f, &worker, a, "report", "image/png", png, n, &created, &err), 0);
+    assert_true(created);
+    assert_int_equal(attach(f, &worker, a, "report", "image/png", png, n, &created, &err), 0);
+    assert_false(created);
+    assert_int_equal(attach(f, &worker, b, "report", "image/png", png, n, &created, &err), 0);
+    assert_true(created);
+    assert_int_equal(count_files(f->media_dir), 2); /* the photo and its thumbnail, once */
+    assert_int_equal(attach(f, &worker, a, "handling", "image/jpeg", jpg, jn, &created, &err), 0);
+    assert_int_equal(count_files(f->media_dir), 4);
+
+    /* Listed oldest first, and written to the event's log. */
+    assert_int_equal(cg_media_list(f->media, &worker, a, &list, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(list, "photos")), 2);
+    {
+        json_t *p0 = json_array_get(json_object_get(list, "photos"), 0);
+
+        assert_string_equal(json_string_value(json_object_get(p0, "hash")), hash);
+        assert_string_equal(json_string_value(json_object_get(p0, "type")), "image/png");
+        assert_string_equal(json_string_value(json_object_get(p0, "stage")), "report");
+        assert_int_equal(json_integer_value(json_object_get(p0, "width")), 64);
+        assert_int_equal(json_integer_value(json_object_get(p0, "height")), 48);
+        assert_int_equal(json_integer_value(json_object_get(p0, "size")), (json_int_t)n);
+        assert_string_equal(json_string_value(json_object_get(p0, "by")), "worker");
+        assert_int_equal(strlen(json_string_value(json_object_get(p0, "uploaded_at"))),
+                         CG_TIME_ISO_LEN - 1);
+        assert_int_equal(json_string_value(json_object_get(p0, "uploaded_at"))[10], 'T');
+    }
+    json_decref(list);
+    assert_int_equal(cg_event_get(f->ev, &worker, a, &ev, &err), 0);
+    log = json_object_get(ev, "log");
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        const char *act = json_string_value(json_object_get(json_array_get(log, i), "action"));
+
+        saw_photo = saw_photo || (act && !strcmp(act, "photo"));
+    }
+    assert_true(saw_photo);
+    assert_string_equal(json_string_value(json_object_get(ev, "state")), "reported");
+    json_decref(ev);
+
+    /* Served to readers of the event, bytes intact; the thumbnail is a JPEG. */
+    assert_int_equal(cg_media_fetch(f->media, &worker, hash, false, &data, &len, &type, &err), 0);
+    assert_int_equal(len, n);
+    assert_memory_equal(data, png, n);
+    assert_string_equal(type, "image/png");
+    free(data);
+    assert_int_equal(cg_media_fetch(f->media, &worker, hash, true, &data, &len, &type, &err), 0);
+    assert_string_equal(cg_media_sniff(data, len), "image/jpeg");
+    free(data);
+    /* Out of scope: as if it did not exist. */
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_fetch(f->media, &other, hash, false, &data, &len, &type, &err),
+                     CG_ENOTFOUND);
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_list(f->media, &other, a, &list, &err), CG_ENOTFOUND);
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &other, a, "report", "image/png", png, n, NULL, &err), CG_ENOTFOUND);
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_fetch(f->media, &worker, "00", false, &data, &len, &type, &err),
+                     CG_ENOTFOUND);
+
+    /* Bad input. */
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, a, "report", "image/jpeg", png, n, NULL, &err),
+                     CG_EMEDIATYPE);
+    assert_non_null(strstr(err.message, "image/png but was sent as image/jpeg"));
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, a, "report", "application/json", "{}", 2, NULL, &err),
+                     CG_EMEDIATYPE);
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, a, "report", "image/png", "hello", 5, NULL, &err),
+                     CG_EINVAL);
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, a, "report", "image/png", "", 0, NULL, &err), CG_EINVAL);
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, a, "selfie", "image/png", png, n, NULL, &err), CG_EINVAL);
+    assert_string_equal(err.field, "stage");
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, a, "before", "image/png", png, n, NULL, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "self-resolved"));
+    cg_error_clear(&err);
+    assert_int_equal(attach(f, &worker, 999999, "report", "image/png", png, n, NULL, &err),
+                     CG_ENOTFOUND);
+    {
+        char *big = cg_calloc(1, (1 << 20) + 1);
+
+        memcpy(big, png, n);
+        cg_error_clear(&err);
+        assert_int_equal(
+            attach(f, &worker, a, "report", "image/png", big, (1 << 20) + 1, NULL, &err),
+            CG_ETOOBIG);
+        free(big);
+    }
+    /* Before and after photos of a self-resolved event. */
+    assert_int_equal(attach(f, &worker, self, "before", "image/png", png, n, &created, &err), 0);
+    assert_int_equal(attach(f, &worker, self, "after", "image/jpeg", jpg, jn, &created, &err), 0);
+    assert_int_equal(cg_media_list(f->media, &worker, self, &list, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(list, "photos")), 2);
+    json_decref(list);
+    assert_int_equal(count_files(f->media_dir), 4);
+
+    gdFree(png);
+    gdFree(jpg);
+    cg_principal_release(&worker);
+    cg_principal_release(&other);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sniff),
+        cmocka_unit_test(test_probe_limits_and_bombs),
+        cmocka_unit_test(test_decode_and_thumbnail),
+        cmocka_unit_test(test_sha256),
+        cmocka_unit_test_setup_teardown(test_attach_dedup_log_and_scope, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
