@@ -35,6 +35,9 @@ struct cg_config {
     char *db_synchronous; /* "full" or "normal" */
     int64_t db_max_batch;
     int64_t db_busy_timeout_ms;
+    /* media */
+    char *media_dir;         /* photos by content hash; relative: beside db_path */
+    int64_t media_max_photo; /* bytes */
     /* auth */
     int64_t auth_argon2_ops;      /* argon2id passes (opslimit) */
     int64_t auth_argon2_mem_kib;  /* argon2id memory (memlimit), KiB */

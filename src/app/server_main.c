@@ -16,6 +16,7 @@
 #include "domain/calendar/calendar.h"
 #include "domain/event/event.h"
 #include "domain/grid/index.h"
+#include "domain/media/media.h"
 #include "domain/pii/pii.h"
 #include "http/http.h"
 
@@ -342,6 +343,7 @@ int main(int argc, char **argv)
     ho.workers = (int)cfg.http_workers;
     ho.max_body = (size_t)cfg.http_max_body;
     ho.max_upload = (size_t)cfg.http_max_upload;
+    ho.max_raw = (size_t)cfg.media_max_photo;
     ho.max_header = (size_t)cfg.http_max_header;
     ho.max_connections = (int)cfg.http_max_connections;
     ho.max_per_ip = (int)cfg.http_max_per_ip;
@@ -356,6 +358,21 @@ int main(int argc, char **argv)
         goto out;
     }
     app.events = cg_events_new(app.db, app.grids, app.calendar);
+    /* A relative media.dir lies beside the database file. */
+    const char *db_slash = strrchr(cfg.db_path, '/');
+    char media_dir[2100];
+
+    snprintf(media_dir, sizeof(media_dir), "%.*s%s",
+             cfg.media_dir[0] == '/' || !db_slash ? 0 : (int)(db_slash - cfg.db_path + 1),
+             cfg.db_path, cfg.media_dir);
+    rc =
+        cg_media_open(app.db, app.events, media_dir, (size_t)cfg.media_max_photo, &app.media, &err);
+    if (rc) {
+        cg_log_json(CG_LOG_ERROR, "cannot open the media directory",
+                    json_pack("{s:s}", "detail", err.message));
+        rc = 1;
+        goto out;
+    }
     rc = cg_app_tile_origin(cfg.map_tile_url, tile_origin, sizeof(tile_origin), &err);
     if (rc) {
         cg_log_json(CG_LOG_ERROR, "bad setting", json_pack("{s:s}", "detail", err.message));
@@ -399,6 +416,7 @@ int main(int argc, char **argv)
 out:
     cg_http_stop(app.http, 0);
     cg_auth_free(app.auth);
+    cg_media_free(app.media);
     cg_events_free(app.events);
     cg_calendar_release(app.calendar);
     cg_grid_locator_free(app.grids);
