@@ -17,6 +17,7 @@ struct cg_pii_keys;
 struct cg_grid_locator;
 struct cg_calendar;
 struct cg_events;
+struct cg_patrols;
 struct cg_media;
 
 struct cg_app {
@@ -27,6 +28,7 @@ struct cg_app {
     struct cg_grid_locator *grids; /* point-to-grid lookup over the current grids */
     struct cg_calendar *calendar;  /* the working calendar, loaded at start */
     struct cg_events *events;      /* events and their workflow */
+    struct cg_patrols *patrols;    /* patrols, worker positions and visits */
     struct cg_media *media;        /* photos of events */
     struct cg_http_server *http;
     int64_t started_ms;      /* wall clock */

@@ -16,6 +16,7 @@
 #include "domain/calendar/calendar.h"
 #include "domain/event/event.h"
 #include "domain/grid/index.h"
+#include "domain/patrol/patrol.h"
 #include "domain/media/media.h"
 #include "domain/pii/pii.h"
 #include "http/http.h"
@@ -358,6 +359,13 @@ int main(int argc, char **argv)
         goto out;
     }
     app.events = cg_events_new(app.db, app.grids, app.calendar);
+    app.patrols = cg_patrols_new(app.db, app.grids, app.events);
+    if (cg_patrols_load(app.patrols, &err)) {
+        cg_log_json(CG_LOG_ERROR, "cannot load the workers' positions",
+                    json_pack("{s:s}", "detail", err.message));
+        rc = 1;
+        goto out;
+    }
     /* A relative media.dir lies beside the database file. */
     const char *db_slash = strrchr(cfg.db_path, '/');
     char media_dir[2100];
@@ -417,6 +425,7 @@ out:
     cg_http_stop(app.http, 0);
     cg_auth_free(app.auth);
     cg_media_free(app.media);
+    cg_patrols_free(app.patrols);
     cg_events_free(app.events);
     cg_calendar_release(app.calendar);
     cg_grid_locator_free(app.grids);

@@ -23,7 +23,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
-BENCHES="locate fsync"
+BENCHES="locate fsync nearest"
 export BENCH_RUNS=${BENCH_RUNS:-5}
 export BENCH_SEED=${BENCH_SEED:-1}
 export BENCH_POINTS=${BENCH_POINTS:-1000000}
@@ -127,6 +127,22 @@ bench_fsync() {
     note "raw fsync rate in $OUT"
     "$BIN/fsync_bench" --dir "$OUT" --runs "$BENCH_RUNS" --seconds 1 >>"$LINES" ||
         note "fsync_bench failed (exit $?)"
+}
+
+bench_nearest() {
+    local db_opt=()
+    if prepare_dongguan; then
+        db_opt=(--db "$DONGGUAN_DB")
+    else
+        note "no Dongguan data set: positions over the built-in Dongguan bounding box"
+    fi
+    if [ ! -x "$BIN/nearest_bench" ]; then
+        skip nearest.skipped "$BIN/nearest_bench is not built"
+        return
+    fi
+    note "nearest available workers: 10,000 positions, k=5, $BENCH_RUNS runs"
+    "$BIN/nearest_bench" "${db_opt[@]}" --workers 10000 --k 5 --runs "$BENCH_RUNS" \
+        --seed "$BENCH_SEED" >>"$LINES" || note "nearest_bench failed (exit $?)"
 }
 
 # ---- run ----------------------------------------------------------------------------------

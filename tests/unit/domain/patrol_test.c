@@ -1,0 +1,582 @@
+/*
+ * Unit tests for patrols (src/domain/patrol): RFC 3339 times, the nearest
+ * index against a full scan, GPS batches (checks, sorting, duplicates, caps),
+ * tracks, day statistics, duty and the nearest available workers, scope, and
+ * household visits whose opinions become events. The store holds the
+ * Zhongshan demo city and the default catalogue.
+ */
+#include "test.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "db/db.h"
+#include "domain/auth/auth.h"
+#include "domain/calendar/calendar.h"
+#include "domain/catalogue/catalogue.h"
+#include "domain/event/event.h"
+#include "domain/grid/demo.h"
+#include "domain/grid/index.h"
+#include "domain/patrol/patrol.h"
+#include "domain/pii/pii.h"
+
+#include <math.h>
+
+/* A point of grid 442000105001001 and one of 442000105207002. */
+#define IN_LON 113.160803
+#define IN_LAT 22.637102
+#define OTHER_LON 113.19
+#define OTHER_LAT 22.61
+
+struct fixture {
+    char dir[64];
+    char path[128];
+    struct cg_db *db;
+    struct cg_grid_locator *grids;
+    struct cg_calendar *cal;
+    struct cg_events *ev;
+    struct cg_patrols *pm;
+};
+
+static const char accounts_sql[] =
+    "INSERT INTO account(id, login, display_name, password_hash, password_changed_at,"
+    " scope_kind, scope_ref, created_at, updated_at) VALUES"
+    " (101, 'w1', 'w1', 'x', 'now', 'grid', '442000105001001', 'now', 'now'),"
+    " (102, 'w2', 'w2', 'x', 'now', 'grid', '442000105207002', 'now', 'now'),"
+    " (103, 'town', 'town', 'x', 'now', 'grid', '442000105', 'now', 'now'),"
+    " (104, 'w3', 'w3', 'x', 'now', 'grid', '442000105001001', 'now', 'now');"
+    "UPDATE grid_staff SET account_id = 101 WHERE id = (SELECT MIN(staff_id) FROM"
+    " grid_assignment WHERE grid_code = '442000105001001' AND role = 'worker'"
+    " AND until IS NULL);";
+
+static int exec_job(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    return cg_db_exec(c, ctx, err);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    struct cg_db_options opt;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_pii_keys *keys = NULL;
+    struct cg_grid_demo_stats st;
+    struct cg_catalogue_counts cc;
+
+    snprintf(f->dir, sizeof(f->dir), "/tmp/civgrid-patroltest-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
+    cg_db_options_init(&opt, f->path);
+    opt.sync = CG_DB_SYNC_NORMAL;
+    assert_int_equal(cg_db_open(&opt, &f->db, &err), 0);
+    assert_int_equal(cg_pii_keys_parse("1:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
+                                       "5a5a5a5a",
+                                       &keys, &err),
+                     0);
+    assert_int_equal(cg_grid_demo_load(f->db, keys, "zhongshan", 1, 3, &st, &err), 0);
+    cg_pii_keys_free(keys);
+    assert_int_equal(cg_catalogue_seed(f->db, NULL, false, &cc, &err), 0);
+    assert_int_equal(cg_db_write(f->db, exec_job, (void *)accounts_sql, &err), 0);
+    assert_int_equal(cg_grid_locator_new(f->db, &f->grids, &err), 0);
+    assert_int_equal(cg_calendar_load(f->db, &f->cal, &err), 0);
+    f->ev = cg_events_new(f->db, f->grids, f->cal);
+    f->pm = cg_patrols_new(f->db, f->grids, f->ev);
+    cg_patrols_set_rebuild_ms(f->pm, 0);
+    assert_int_equal(cg_patrols_load(f->pm, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    char cmd[160];
+
+    cg_patrols_free(f->pm);
+    cg_events_free(f->ev);
+    cg_calendar_release(f->cal);
+    cg_grid_locator_free(f->grids);
+    cg_db_close(f->db);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    assert_int_equal(system(cmd), 0);
+    free(f);
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void principal(struct cg_principal *p, int64_t id, const char *login,
+                      enum cg_scope_kind kind, const char *ref, const char *const *perms)
+{
+    memset(p, 0, sizeof(*p));
+    p->account_id = id;
+    snprintf(p->login, sizeof(p->login), "%s", login);
+    p->scope_kind = kind;
+    snprintf(p->scope_ref, sizeof(p->scope_ref), "%s", ref);
+    while (perms[p->n_permissions]) {
+        p->n_permissions++;
+    }
+    p->permissions = cg_calloc(p->n_permissions, sizeof(char *));
+    for (size_t i = 0; i < p->n_permissions; i++) {
+        p->permissions[i] = cg_strdup(perms[i]);
+    }
+    qsort(p->permissions, p->n_permissions, sizeof(char *), cmp_str);
+}
+
+static const char *const worker_perms[] = {"event.report", "event.read", "patrol.record",
+                                           "visit.record", NULL};
+static const char *const town_perms[] = {"event.read", "stats.read", "event.dispatch", NULL};
+
+struct cast {
+    struct cg_principal w1, w2, town, w3;
+};
+
+static void cast_make(struct cast *c)
+{
+    principal(&c->w1, 101, "w1", CG_SCOPE_GRID, "442000105001001", worker_perms);
+    principal(&c->w2, 102, "w2", CG_SCOPE_GRID, "442000105207002", worker_perms);
+    principal(&c->town, 103, "town", CG_SCOPE_GRID, "442000105", town_perms);
+    principal(&c->w3, 104, "w3", CG_SCOPE_GRID, "442000105001001", worker_perms);
+}
+
+static void cast_free(struct cast *c)
+{
+    cg_principal_release(&c->w1);
+    cg_principal_release(&c->w2);
+    cg_principal_release(&c->town);
+    cg_principal_release(&c->w3);
+}
+
+static int64_t start(struct fixture *f, const struct cg_principal *p, const char *grid,
+                     int64_t at)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *out = NULL;
+    int rc = cg_patrol_start(f->pm, p, grid, at, &out, &err);
+    int64_t id = rc ? rc : json_integer_value(json_object_get(out, "id"));
+
+    json_decref(out);
+    return id;
+}
+
+/* Uploads a batch given as JSON text; returns 0 or the error (err filled). */
+static int upload(struct fixture *f, const struct cg_principal *p, int64_t id, const char *text,
+                  json_t **out, struct cg_error *err)
+{
+    json_t *pts = json_loads(text, 0, NULL);
+    json_t *o = NULL;
+    int rc;
+
+    assert_non_null(pts);
+    rc = cg_patrol_points(f->pm, p, id, pts, &o, err);
+    json_decref(pts);
+    if (out) {
+        *out = o;
+    } else {
+        json_decref(o);
+    }
+    return rc;
+}
+
+static void test_parse_time(void **state)
+{
+    int64_t ms = 0;
+
+    (void)state;
+    assert_true(cg_patrol_parse_time("2026-05-01T08:00:00Z", &ms));
+    assert_int_equal(ms, 1777622400000LL);
+    assert_true(cg_patrol_parse_time("2026-05-01T16:00:00.250+08:00", &ms));
+    assert_int_equal(ms, 1777622400250LL);
+    assert_true(cg_patrol_parse_time("2026-05-01T03:30:00-04:30", &ms));
+    assert_int_equal(ms, 1777622400000LL);
+    assert_false(cg_patrol_parse_time("2026-02-30T08:00:00Z", &ms));
+    assert_false(cg_patrol_parse_time("2026-05-01 08:00:00Z", &ms));
+    assert_false(cg_patrol_parse_time("2026-05-01T08:00:00", &ms));
+    assert_false(cg_patrol_parse_time("2026-05-01T24:00:00Z", &ms));
+    assert_false(cg_patrol_parse_time("2026-05-01T08:00:00Zjunk", &ms));
+    assert_false(cg_patrol_parse_time("", &ms));
+    assert_true(fabs(cg_patrol_haversine(113.0, 22.0, 113.0, 23.0) - 111195.08) < 1.0);
+}
+
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static double unit(uint64_t *s)
+{
+    return (double)(next_u64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* The cell grid gives exactly the answers of a full scan, with filters, inside and outside. */
+static void test_index_matches_scan(void **state)
+{
+    size_t sizes[] = {0, 1, 7, 500, 5000};
+    uint64_t seed = 7;
+
+    (void)state;
+    for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+        size_t n = sizes[s];
+        struct cg_worker_pos *pos = cg_calloc(n + 1, sizeof(*pos));
+        struct cg_patrol_index *ix;
+
+        for (size_t i = 0; i < n; i++) {
+            pos[i].account_id = (int64_t)i + 1;
+            pos[i].lon = 113.5 + 0.7 * unit(&seed);
+            pos[i].lat = 22.6 + 0.5 * unit(&seed);
+            /* some clustered on one spot, to exercise ties */
+            if (i % 50 == 0) {
+                pos[i].lon = 113.8;
+                pos[i].lat = 22.9;
+            }
+            pos[i].t_ms = i % 3 ? 1000 : 10;
+            snprintf(pos[i].grid, sizeof(pos[i].grid), "%s", i % 2 ? "4419001" : "4419002");
+        }
+        ix = cg_patrol_index_build(pos, n);
+        assert_int_equal(cg_patrol_index_count(ix), n);
+        for (int q = 0; q < 300; q++) {
+            struct cg_patrol_hit a[CG_PATROL_NEAREST_MAX], b[CG_PATROL_NEAREST_MAX];
+            double lon = 113.3 + 1.1 * unit(&seed), lat = 22.4 + 0.9 * unit(&seed);
+            size_t k = 1 + (size_t)(q % 12);
+            int64_t min_t = q % 4 == 0 ? 100 : 0;
+            const char *prefix = q % 5 == 0 ? "4419002" : NULL;
+            size_t na, nb;
+
+            if (q == 0) {
+                lon = 113.8;
+                lat = 22.9;
+            }
+            na = cg_patrol_index_nearest(ix, lon, lat, min_t, prefix, k, a);
+            nb = cg_patrol_index_nearest_scan(ix, lon, lat, min_t, prefix, k, b);
+            assert_int_equal(na, nb);
+            for (size_t i = 0; i < na; i++) {
+                assert_int_equal(a[i].pos->account_id, b[i].pos->account_id);
+                assert_true(a[i].pos->t_ms >= min_t);
+                assert_true(i == 0 || a[i].distance_m >= a[i - 1].distance_m * 0.995 - 0.5);
+            }
+        }
+        cg_patrol_index_free(ix);
+        free(pos);
+    }
+}
+
+static void test_points(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cast c;
+    int64_t now = cg_time_now_ms(), id, id2;
+    char text[2048], t1[CG_TIME_ISO_LEN], t2[CG_TIME_ISO_LEN];
+    json_t *out = NULL;
+
+    cast_make(&c);
+    /* w1 serves 442000105001001 (staff record): the grid comes from it */
+    id = start(f, &c.w1, NULL, now - 600000);
+    assert_true(id > 0);
+    assert_int_equal(start(f, &c.w1, NULL, 0), CG_ECONFLICT);
+    /* w3 has no staff record: its grid scope; w2 may not patrol another's grid */
+    assert_int_equal(start(f, &c.w2, "442000105001001", 0), CG_EFORBIDDEN);
+
+    /* out of order, a duplicate t (the first one given stays), ms and RFC 3339 */
+    cg_time_iso(now - 300000, t1, sizeof(t1));
+    cg_time_iso(now - 400000, t2, sizeof(t2));
+    snprintf(text, sizeof(text),
+             "[{\"t\": \"%s\", \"lon\": 113.1610, \"lat\": 22.6371, \"accuracy_m\": 5},"
+             " {\"t\": \"%s\", \"lon\": 113.1600, \"lat\": 22.6371, \"speed\": 1.2},"
+             " {\"t\": \"%s\", \"lon\": 113.9, \"lat\": 22.9},"
+             " {\"t\": %" PRId64 ", \"lon\": 113.1620, \"lat\": 22.6371}]",
+             t1, t2, t1, now - 200000);
+    assert_int_equal(upload(f, &c.w1, id, text, &out, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "received")), 4);
+    assert_int_equal(json_integer_value(json_object_get(out, "stored")), 3);
+    assert_int_equal(json_integer_value(json_object_get(out, "duplicates")), 1);
+    json_decref(out);
+    /* the same batch again: everything is a duplicate */
+    assert_int_equal(upload(f, &c.w1, id, text, &out, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "stored")), 0);
+    json_decref(out);
+
+    /* the track in time order; the first of the equal times stayed */
+    assert_int_equal(cg_patrol_track(f->pm, &c.w1, id, false, &out, &err), 0);
+    {
+        json_t *pts = json_object_get(out, "points");
+
+        assert_int_equal(json_array_size(pts), 3);
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 0), "lon")) -
+                         113.16) < 1e-9);
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 1), "lon")) -
+                         113.161) < 1e-9);
+        assert_true(json_real_value(json_object_get(json_array_get(pts, 1), "accuracy_m")) == 5);
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 0), "speed")) -
+                         1.2) < 1e-9);
+        /* 2 x 0.001 degree of longitude at 22.64 N: about 205 m */
+        double d = json_real_value(json_object_get(json_object_get(out, "patrol"), "distance_m"));
+        assert_true(fabs(d - 2 * cg_patrol_haversine(113.160, 22.6371, 113.161, 22.6371)) < 0.2);
+    }
+    json_decref(out);
+    assert_int_equal(cg_patrol_track(f->pm, &c.w1, id, true, &out, &err), 0);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(out, "geometry"), "type")),
+        "LineString");
+    json_decref(out);
+
+    /* bad points: each refuses the batch and names the field */
+    static const struct {
+        const char *json;
+        int code;
+        const char *field;
+    } bad[] = {
+        {"[{\"t\": 1, \"lon\": 113.1, \"lat\": 22.6}]", CG_EINVAL, "t"},
+        {"[{\"lon\": 113.1, \"lat\": 22.6}]", CG_EMISSING, "t"},
+        {"[{\"t\": true, \"lon\": 113.1, \"lat\": 22.6}]", CG_ETYPE, "t"},
+        {"[{\"t\": \"yesterday\", \"lon\": 113.1, \"lat\": 22.6}]", CG_EINVAL, "t"},
+        {"[{\"t\": %NOW%, \"lon\": 181, \"lat\": 22.6}]", CG_EINVAL, "lon"},
+        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": -90.5}]", CG_EINVAL, "lat"},
+        {"[{\"t\": %NOW%, \"lon\": \"113\", \"lat\": 22}]", CG_ETYPE, "lon"},
+        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": 22, \"speed\": -1}]", CG_EINVAL, "speed"},
+        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": 22, \"alt\": 5}]", CG_EINVAL, "points"},
+        {"[{\"t\": %FUTURE%, \"lon\": 113, \"lat\": 22}]", CG_EINVAL, "t"},
+        {"[5]", CG_ETYPE, "points"},
+        {"[]", CG_EINVAL, "points"},
+        {"{}", CG_ETYPE, "points"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char buf[256], num[32];
+        const char *src = bad[i].json, *m;
+        size_t o = 0;
+
+        while (*src && o < sizeof(buf) - 32) {
+            if ((m = strchr(src, '%')) == NULL) {
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s", src);
+                break;
+            }
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%.*s", (int)(m - src), src);
+            snprintf(num, sizeof(num), "%" PRId64, strncmp(m, "%NOW%", 5) ? now + 300000 : now);
+            o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s", num);
+            src = strchr(m + 1, '%') + 1;
+        }
+        cg_error_clear(&err);
+        assert_int_equal(upload(f, &c.w1, id, buf, NULL, &err), bad[i].code);
+        assert_string_equal(err.field, bad[i].field);
+    }
+    /* 1,001 points: too many */
+    {
+        json_t *arr = json_array();
+
+        for (int i = 0; i < CG_PATROL_BATCH_MAX + 1; i++) {
+            json_array_append_new(arr, json_pack("{s:I, s:f, s:f}", "t", (json_int_t)(now - i),
+                                                 "lon", 113.16, "lat", 22.63));
+        }
+        cg_error_clear(&err);
+        assert_int_equal(cg_patrol_points(f->pm, &c.w1, id, arr, &out, &err), CG_ETOOBIG);
+        json_array_remove(arr, 0);
+        cg_error_clear(&err);
+        assert_int_equal(cg_patrol_points(f->pm, &c.w1, id, arr, &out, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(out, "stored")), 1000);
+        json_decref(out);
+        json_decref(arr);
+    }
+    /* another worker cannot upload to w1's patrol nor see it; the town sees it */
+    cg_error_clear(&err);
+    snprintf(text, sizeof(text), "[{\"t\": %" PRId64 ", \"lon\": 113.16, \"lat\": 22.63}]", now);
+    assert_int_equal(upload(f, &c.w2, id, text, NULL, &err), CG_ENOTFOUND);
+    assert_int_equal(upload(f, &c.w3, id, text, NULL, &err), CG_ENOTFOUND);
+    assert_int_equal(cg_patrol_get(f->pm, &c.w3, id, &out, &err), CG_ENOTFOUND);
+    cg_error_clear(&err);
+    assert_int_equal(cg_patrol_get(f->pm, &c.town, id, &out, &err), 0);
+    assert_int_equal(json_integer_value(json_object_get(out, "points")), 1003);
+    json_decref(out);
+    assert_int_equal(upload(f, &c.town, id, text, NULL, &err), CG_EFORBIDDEN);
+
+    /* stop, then stop again; a late point inside the patrol's time is still taken */
+    assert_int_equal(cg_patrol_stop(f->pm, &c.w1, id, 0, &out, &err), 0);
+    assert_false(json_is_true(json_object_get(out, "running")));
+    json_decref(out);
+    assert_int_equal(cg_patrol_stop(f->pm, &c.w1, id, 0, &out, &err), CG_EBADSTATE);
+    cg_error_clear(&err);
+    snprintf(text, sizeof(text), "[{\"t\": %" PRId64 ", \"lon\": 113.16, \"lat\": 22.63}]",
+             now - 100);
+    assert_int_equal(upload(f, &c.w1, id, text, NULL, &err), 0);
+    /* w3 patrols its grid scope */
+    id2 = start(f, &c.w3, NULL, 0);
+    assert_true(id2 > id);
+    cast_free(&c);
+}
+
+static void test_stats_duty_nearest(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cast c;
+    int64_t now = cg_time_now_ms(), id, id2;
+    char text[512];
+    json_t *out = NULL, *ws;
+
+    cast_make(&c);
+    /* two points 100 m apart, a 10 km jump in 10 s and back (GPS jumps: not counted) */
+    id = start(f, &c.w1, NULL, now - 120000);
+    snprintf(text, sizeof(text),
+             "[{\"t\": %" PRId64 ", \"lon\": 113.1600, \"lat\": 22.6371},"
+             " {\"t\": %" PRId64 ", \"lon\": 113.1600, \"lat\": 22.6380},"
+             " {\"t\": %" PRId64 ", \"lon\": 113.1600, \"lat\": 22.7280},"
+             " {\"t\": %" PRId64 ", \"lon\": 113.1600, \"lat\": 22.6380}]",
+             now - 60000, now - 30000, now - 20000, now - 10000);
+    assert_int_equal(upload(f, &c.w1, id, text, NULL, &err), 0);
+    id2 = start(f, &c.w2, NULL, now - 60000);
+    assert_true(id2 > 0);
+    snprintf(text, sizeof(text), "[{\"t\": %" PRId64 ", \"lon\": %f, \"lat\": %f}]", now - 1000,
+             OTHER_LON, OTHER_LAT);
+    assert_int_equal(upload(f, &c.w2, id2, text, NULL, &err), 0);
+
+    assert_int_equal(cg_patrol_stats(f->pm, &c.w1, 0, NULL, NULL, &out, &err), 0);
+    ws = json_object_get(out, "rows");
+    assert_int_equal(json_array_size(ws), 1);
+    {
+        json_t *r = json_array_get(ws, 0);
+        double d = json_real_value(json_object_get(r, "distance_m"));
+
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "worker"),
+                                                            "account_id")),
+                         101);
+        assert_true(fabs(d - cg_patrol_haversine(113.16, 22.6371, 113.16, 22.638)) < 0.2);
+        assert_int_equal(json_integer_value(json_object_get(r, "points")), 4);
+        assert_true(json_real_value(json_object_get(r, "duration_s")) >= 119);
+    }
+    json_decref(out);
+    /* a grid worker cannot ask for another; the town sees both */
+    assert_int_equal(cg_patrol_stats(f->pm, &c.w1, 102, NULL, NULL, &out, &err), CG_EFORBIDDEN);
+    cg_error_clear(&err);
+    assert_int_equal(cg_patrol_stats(f->pm, &c.town, 0, NULL, NULL, &out, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "rows")), 2);
+    json_decref(out);
+    assert_int_equal(cg_patrol_stats(f->pm, &c.town, 0, "2026-01-01", "2026-12-31", &out, &err),
+                     CG_EINVAL);
+    assert_string_equal(err.field, "to");
+    cg_error_clear(&err);
+    assert_int_equal(cg_patrol_stats(f->pm, &c.town, 0, "2026-13-01", NULL, &out, &err),
+                     CG_EINVAL);
+    cg_error_clear(&err);
+
+    /* nearest: both patrolling, so both on duty; w1 is nearer its own grid's point */
+    assert_int_equal(cg_patrol_nearest(f->pm, &c.town, IN_LON, IN_LAT, 5, &out, &err), 0);
+    ws = json_object_get(out, "workers");
+    assert_int_equal(json_array_size(ws), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 0), "login")), "w1");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 1), "login")), "w2");
+    json_decref(out);
+    /* w1 goes off duty; w2 stops its patrol (auto: off duty) then sets itself on duty */
+    assert_int_equal(cg_patrol_duty(f->pm, &c.w1, "off", &out, &err), 0);
+    assert_false(json_is_true(json_object_get(out, "on_duty")));
+    json_decref(out);
+    assert_int_equal(cg_patrol_stop(f->pm, &c.w2, id2, 0, &out, &err), 0);
+    json_decref(out);
+    assert_int_equal(cg_patrol_nearest(f->pm, &c.town, IN_LON, IN_LAT, 5, &out, &err), 0);
+    assert_int_equal(json_array_size(json_object_get(out, "workers")), 0);
+    json_decref(out);
+    assert_int_equal(cg_patrol_duty(f->pm, &c.w2, "on", &out, &err), 0);
+    assert_true(json_is_true(json_object_get(out, "on_duty")));
+    json_decref(out);
+    assert_int_equal(cg_patrol_nearest(f->pm, &c.town, IN_LON, IN_LAT, 1, &out, &err), 0);
+    ws = json_object_get(out, "workers");
+    assert_int_equal(json_array_size(ws), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 0), "login")), "w2");
+    assert_true(json_real_value(json_object_get(json_array_get(ws, 0), "distance_m")) > 1000);
+    json_decref(out);
+    /* a restart reloads positions, duty flags and running patrols from the store */
+    cg_patrols_free(f->pm);
+    f->pm = cg_patrols_new(f->db, f->grids, f->ev);
+    assert_int_equal(cg_patrols_load(f->pm, &err), 0);
+    assert_int_equal(cg_patrol_nearest(f->pm, &c.town, IN_LON, IN_LAT, 5, &out, &err), 0);
+    ws = json_object_get(out, "workers");
+    assert_int_equal(json_array_size(ws), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ws, 0), "login")), "w2");
+    json_decref(out);
+    assert_int_equal(cg_patrol_nearest(f->pm, &c.town, IN_LON, IN_LAT, 51, &out, &err), CG_EINVAL);
+    cast_free(&c);
+}
+
+static void test_visits(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cast c;
+    json_t *ops = json_pack("[s, s]", "路灯不亮，晚上出行不便", "希望增加垃圾桶");
+    struct cg_visit_input in = {.address = "古镇镇中兴大道1号", .household = "独居老人",
+                                .opinions = ops};
+    json_t *out = NULL;
+    int64_t id;
+
+    cast_make(&c);
+    assert_int_equal(cg_visit_create(f->pm, &c.w1, &in, &out, &err), 0);
+    id = json_integer_value(json_object_get(out, "id"));
+    assert_string_equal(json_string_value(json_object_get(out, "grid")), "442000105001001");
+    assert_int_equal(json_array_size(json_object_get(out, "opinions")), 2);
+    json_decref(out);
+    in.grid = "442000105207002";
+    assert_int_equal(cg_visit_create(f->pm, &c.w1, &in, &out, &err), CG_EFORBIDDEN);
+    cg_error_clear(&err);
+
+    /* listable by grid: the town sees it, another worker does not */
+    {
+        struct cg_patrol_query q = {.grid = "442000105001", .limit = 10};
+
+        assert_int_equal(cg_visit_list(f->pm, &c.town, &q, &out, &err), 0);
+        assert_int_equal(json_array_size(json_object_get(out, "visits")), 1);
+        json_decref(out);
+        q.grid = NULL;
+        assert_int_equal(cg_visit_list(f->pm, &c.w2, &q, &out, &err), 0);
+        assert_int_equal(json_array_size(json_object_get(out, "visits")), 0);
+        json_decref(out);
+    }
+    assert_int_equal(cg_visit_get(f->pm, &c.w2, id, &out, &err), CG_ENOTFOUND);
+    cg_error_clear(&err);
+
+    /* opinion 1 becomes an event (source patrol), once */
+    {
+        struct cg_event_input ev = {.category_kind = "event", .category_code = "0102",
+                                    .lon = IN_LON, .lat = IN_LAT};
+
+        assert_int_equal(cg_visit_opinion_event(f->pm, &c.w1, id, 1, &ev, "t", &out, &err), 0);
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(out, "event"), "source")), "patrol");
+        assert_string_equal(
+            json_string_value(json_object_get(json_object_get(out, "event"), "title")),
+            "路灯不亮，晚上出行不便");
+        json_decref(out);
+        memset(&ev, 0, sizeof(ev));
+        ev = (struct cg_event_input){.category_kind = "event", .category_code = "0102",
+                                     .lon = IN_LON, .lat = IN_LAT};
+        assert_int_equal(cg_visit_opinion_event(f->pm, &c.w1, id, 1, &ev, "t", &out, &err),
+                         CG_ECONFLICT);
+        cg_error_clear(&err);
+        assert_int_equal(cg_visit_opinion_event(f->pm, &c.w1, id, 3, &ev, "t", &out, &err),
+                         CG_ENOTFOUND);
+        cg_error_clear(&err);
+    }
+    assert_int_equal(cg_visit_get(f->pm, &c.w1, id, &out, &err), 0);
+    assert_true(json_integer_value(json_object_get(
+                    json_array_get(json_object_get(out, "opinions"), 0), "event")) > 0);
+    assert_true(json_is_null(
+        json_object_get(json_array_get(json_object_get(out, "opinions"), 1), "event")));
+    json_decref(out);
+    json_decref(ops);
+    cast_free(&c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_time),
+        cmocka_unit_test(test_index_matches_scan),
+        cmocka_unit_test_setup_teardown(test_points, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stats_duty_nearest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_visits, setup, teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
