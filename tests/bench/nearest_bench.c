@@ -225,8 +225,8 @@ int main(int argc, char **argv)
         }
     }
     emit_info("nearest.mismatch", json_integer(mismatch));
-    fprintf(stderr, "  NEAREST %ld workers, %ld queries, k=%ld, %ld mismatches\n", workers,
-            queries, k, mismatch);
+    fprintf(stderr, "  NEAREST %ld workers, %ld queries, k=%ld, %ld mismatches\n", workers, queries,
+            k, mismatch);
 
     long nscan = queries < 2000 ? queries : 2000;
     time_pass(cg_patrol_index_nearest, ix, qlon, qlat, queries, (size_t)k);

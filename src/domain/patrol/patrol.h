@@ -29,16 +29,16 @@ struct cg_principal;
 struct cg_grid_locator;
 struct cg_events;
 
-#define CG_PATROL_BATCH_MAX 1000                     /* points per upload (more: CG_ETOOBIG) */
-#define CG_PATROL_SKEW_MS (2 * 60 * 1000)            /* clock skew allowed into the future */
+#define CG_PATROL_BATCH_MAX 1000                      /* points per upload (more: CG_ETOOBIG) */
+#define CG_PATROL_SKEW_MS (2 * 60 * 1000)             /* clock skew allowed into the future */
 #define CG_PATROL_MAX_AGE_MS (7LL * 24 * 3600 * 1000) /* oldest point accepted */
-#define CG_PATROL_FRESH_MS (15 * 60 * 1000)          /* a position older is not "available" */
-#define CG_PATROL_JUMP_MPS 50.0   /* a segment faster than this is a GPS jump: not counted */
-#define CG_PATROL_NEAREST_MAX 50  /* most workers one nearest query returns */
-#define CG_PATROL_STATS_DAYS 93   /* longest period of the statistics */
-#define CG_VISIT_ADDRESS_MAX 200  /* characters */
-#define CG_VISIT_NOTE_MAX 1000    /* characters, the household note and each opinion */
-#define CG_VISIT_OPINIONS_MAX 20  /* opinions per visit */
+#define CG_PATROL_FRESH_MS (15 * 60 * 1000)           /* a position older is not "available" */
+#define CG_PATROL_JUMP_MPS 50.0  /* a segment faster than this is a GPS jump: not counted */
+#define CG_PATROL_NEAREST_MAX 50 /* most workers one nearest query returns */
+#define CG_PATROL_STATS_DAYS 93  /* longest period of the statistics */
+#define CG_VISIT_ADDRESS_MAX 200 /* characters */
+#define CG_VISIT_NOTE_MAX 1000   /* characters, the household note and each opinion */
+#define CG_VISIT_OPINIONS_MAX 20 /* opinions per visit */
 
 /* The module's state: the store, the grid index, the events and the positions. */
 struct cg_patrols;
@@ -92,8 +92,8 @@ int cg_patrol_points(struct cg_patrols *pm, const struct cg_principal *actor, in
                      json_t *points, json_t **out, struct cg_error *err) CG_MUST_CHECK;
 
 /* The patrol with its point count, duration and distance. */
-int cg_patrol_get(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
-                  json_t **out, struct cg_error *err) CG_MUST_CHECK;
+int cg_patrol_get(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id, json_t **out,
+                  struct cg_error *err) CG_MUST_CHECK;
 /*
  * The track in time order: {"patrol", "points": [{t, lon, lat, accuracy_m, speed}]},
  * or with geojson a GeoJSON Feature whose geometry is a LineString.
@@ -102,10 +102,10 @@ int cg_patrol_track(struct cg_patrols *pm, const struct cg_principal *actor, int
                     bool geojson, json_t **out, struct cg_error *err) CG_MUST_CHECK;
 
 struct cg_patrol_query {
-    int64_t worker;      /* account id, 0: everyone in scope */
-    const char *grid;    /* grid code prefix in scope, or NULL */
-    int64_t before_id;   /* paging: newest first */
-    int limit;           /* 1..500 */
+    int64_t worker;    /* account id, 0: everyone in scope */
+    const char *grid;  /* grid code prefix in scope, or NULL */
+    int64_t before_id; /* paging: newest first */
+    int limit;         /* 1..500 */
 };
 /* Patrols in scope, newest first: {"patrols": [...], "next_before": id|null}. */
 int cg_patrol_list(struct cg_patrols *pm, const struct cg_principal *actor,
@@ -147,9 +147,9 @@ int cg_patrol_nearest(struct cg_patrols *pm, const struct cg_principal *actor, d
 
 struct cg_worker_pos {
     int64_t account_id;
-    double lon, lat;                /* WGS-84 */
-    int64_t t_ms;                   /* time of the position */
-    char grid[CG_PATROL_GRID_LEN];  /* the worker's grid ("" unknown) */
+    double lon, lat;               /* WGS-84 */
+    int64_t t_ms;                  /* time of the position */
+    char grid[CG_PATROL_GRID_LEN]; /* the worker's grid ("" unknown) */
 };
 
 struct cg_patrol_index;
@@ -193,8 +193,8 @@ struct cg_visit_input {
 int cg_visit_create(struct cg_patrols *pm, const struct cg_principal *actor,
                     const struct cg_visit_input *in, json_t **out,
                     struct cg_error *err) CG_MUST_CHECK;
-int cg_visit_get(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
-                 json_t **out, struct cg_error *err) CG_MUST_CHECK;
+int cg_visit_get(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id, json_t **out,
+                 struct cg_error *err) CG_MUST_CHECK;
 /* Visits in scope, newest first: {"visits": [...], "next_before": id|null}. */
 int cg_visit_list(struct cg_patrols *pm, const struct cg_principal *actor,
                   const struct cg_patrol_query *q, json_t **out,

@@ -46,20 +46,18 @@ int cg_patrol__assigned_grid(struct cg_db *db, int64_t account_id, char out[CG_P
 int cg_patrol__insert(struct cg_db *db, int64_t account_id, const char *grid, int64_t started_ms,
                       int64_t *out_id, struct cg_error *err);
 /* The id of account's running patrol, 0 when none. */
-int cg_patrol__running(struct cg_db *db, int64_t account_id, int64_t *out_id,
-                       struct cg_error *err);
+int cg_patrol__running(struct cg_db *db, int64_t account_id, int64_t *out_id, struct cg_error *err);
 /* Ends a running patrol; CG_EBADSTATE when it had already ended. */
 int cg_patrol__end(struct cg_db *db, int64_t id, int64_t ended_ms, struct cg_error *err);
-int cg_patrol__load(struct cg_db *db, int64_t id, struct cg_patrol__row *out,
-                    struct cg_error *err);
+int cg_patrol__load(struct cg_db *db, int64_t id, struct cg_patrol__row *out, struct cg_error *err);
 /*
  * Stores points (sorted, no equal t) of a patrol, dropping those whose t is
  * stored already, and moves the account's position to the last one when it is
  * newer than the stored position. *out_stored: how many were new.
  */
-int cg_patrol__add_points(struct cg_db *db, int64_t patrol_id, int64_t account_id,
-                          const char *grid, const struct cg_patrol__point *pts, size_t n,
-                          int64_t *out_stored, struct cg_error *err);
+int cg_patrol__add_points(struct cg_db *db, int64_t patrol_id, int64_t account_id, const char *grid,
+                          const struct cg_patrol__point *pts, size_t n, int64_t *out_stored,
+                          struct cg_error *err);
 /* The points of a patrol in time order, each through fn. */
 int cg_patrol__points(struct cg_db *db, int64_t patrol_id, cg_patrol__point_fn *fn, void *ctx,
                       struct cg_error *err);
@@ -68,14 +66,12 @@ int cg_patrol__list(struct cg_db *db, int64_t worker, const char *prefix, int64_
                     int limit, cg_patrol__row_fn *fn, void *ctx, struct cg_error *err);
 /* Patrols of worker (0: any) under prefix overlapping [from_ms, to_ms), oldest first. */
 int cg_patrol__overlapping(struct cg_db *db, int64_t worker, const char *prefix, int64_t from_ms,
-                           int64_t to_ms, cg_patrol__row_fn *fn, void *ctx,
-                           struct cg_error *err);
+                           int64_t to_ms, cg_patrol__row_fn *fn, void *ctx, struct cg_error *err);
 /* Sets the duty flag ("auto", "on", "off") of an account (creating its position row). */
 int cg_patrol__set_duty(struct cg_db *db, int64_t account_id, const char *duty,
                         struct cg_error *err);
 /* Every stored position row with its login and running patrol. */
-int cg_patrol__positions(struct cg_db *db, cg_patrol__live_fn *fn, void *ctx,
-                         struct cg_error *err);
+int cg_patrol__positions(struct cg_db *db, cg_patrol__live_fn *fn, void *ctx, struct cg_error *err);
 
 /* ---- visits ------------------------------------------------------------------------------ */
 

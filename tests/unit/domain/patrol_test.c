@@ -148,8 +148,7 @@ static void cast_free(struct cast *c)
     cg_principal_release(&c->w3);
 }
 
-static int64_t start(struct fixture *f, const struct cg_principal *p, const char *grid,
-                     int64_t at)
+static int64_t start(struct fixture *f, const struct cg_principal *p, const char *grid, int64_t at)
 {
     struct cg_error err = CG_ERROR_INIT;
     json_t *out = NULL;
@@ -307,13 +306,13 @@ static void test_points(void **state)
         json_t *pts = json_object_get(out, "points");
 
         assert_int_equal(json_array_size(pts), 3);
-        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 0), "lon")) -
-                         113.16) < 1e-9);
-        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 1), "lon")) -
-                         113.161) < 1e-9);
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 0), "lon")) - 113.16) <
+                    1e-9);
+        assert_true(
+            fabs(json_real_value(json_object_get(json_array_get(pts, 1), "lon")) - 113.161) < 1e-9);
         assert_true(json_real_value(json_object_get(json_array_get(pts, 1), "accuracy_m")) == 5);
-        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 0), "speed")) -
-                         1.2) < 1e-9);
+        assert_true(fabs(json_real_value(json_object_get(json_array_get(pts, 0), "speed")) - 1.2) <
+                    1e-9);
         /* 2 x 0.001 degree of longitude at 22.64 N: about 205 m */
         double d = json_real_value(json_object_get(json_object_get(out, "patrol"), "distance_m"));
         assert_true(fabs(d - 2 * cg_patrol_haversine(113.160, 22.6371, 113.161, 22.6371)) < 0.2);
@@ -321,8 +320,7 @@ static void test_points(void **state)
     json_decref(out);
     assert_int_equal(cg_patrol_track(f->pm, &c.w1, id, true, &out, &err), 0);
     assert_string_equal(
-        json_string_value(json_object_get(json_object_get(out, "geometry"), "type")),
-        "LineString");
+        json_string_value(json_object_get(json_object_get(out, "geometry"), "type")), "LineString");
     json_decref(out);
 
     /* bad points: each refuses the batch and names the field */
@@ -440,9 +438,8 @@ static void test_stats_duty_nearest(void **state)
         json_t *r = json_array_get(ws, 0);
         double d = json_real_value(json_object_get(r, "distance_m"));
 
-        assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "worker"),
-                                                            "account_id")),
-                         101);
+        assert_int_equal(
+            json_integer_value(json_object_get(json_object_get(r, "worker"), "account_id")), 101);
         assert_true(fabs(d - cg_patrol_haversine(113.16, 22.6371, 113.16, 22.638)) < 0.2);
         assert_int_equal(json_integer_value(json_object_get(r, "points")), 4);
         assert_true(json_real_value(json_object_get(r, "duration_s")) >= 119);
@@ -458,8 +455,7 @@ static void test_stats_duty_nearest(void **state)
                      CG_EINVAL);
     assert_string_equal(err.field, "to");
     cg_error_clear(&err);
-    assert_int_equal(cg_patrol_stats(f->pm, &c.town, 0, "2026-13-01", NULL, &out, &err),
-                     CG_EINVAL);
+    assert_int_equal(cg_patrol_stats(f->pm, &c.town, 0, "2026-13-01", NULL, &out, &err), CG_EINVAL);
     cg_error_clear(&err);
 
     /* nearest: both patrolling, so both on duty; w1 is nearer its own grid's point */
@@ -506,8 +502,8 @@ static void test_visits(void **state)
     struct cg_error err = CG_ERROR_INIT;
     struct cast c;
     json_t *ops = json_pack("[s, s]", "路灯不亮，晚上出行不便", "希望增加垃圾桶");
-    struct cg_visit_input in = {.address = "古镇镇中兴大道1号", .household = "独居老人",
-                                .opinions = ops};
+    struct cg_visit_input in = {
+        .address = "古镇镇中兴大道1号", .household = "独居老人", .opinions = ops};
     json_t *out = NULL;
     int64_t id;
 
@@ -538,8 +534,8 @@ static void test_visits(void **state)
 
     /* opinion 1 becomes an event (source patrol), once */
     {
-        struct cg_event_input ev = {.category_kind = "event", .category_code = "0102",
-                                    .lon = IN_LON, .lat = IN_LAT};
+        struct cg_event_input ev = {
+            .category_kind = "event", .category_code = "0102", .lon = IN_LON, .lat = IN_LAT};
 
         assert_int_equal(cg_visit_opinion_event(f->pm, &c.w1, id, 1, &ev, "t", &out, &err), 0);
         assert_string_equal(
@@ -549,8 +545,8 @@ static void test_visits(void **state)
             "路灯不亮，晚上出行不便");
         json_decref(out);
         memset(&ev, 0, sizeof(ev));
-        ev = (struct cg_event_input){.category_kind = "event", .category_code = "0102",
-                                     .lon = IN_LON, .lat = IN_LAT};
+        ev = (struct cg_event_input){
+            .category_kind = "event", .category_code = "0102", .lon = IN_LON, .lat = IN_LAT};
         assert_int_equal(cg_visit_opinion_event(f->pm, &c.w1, id, 1, &ev, "t", &out, &err),
                          CG_ECONFLICT);
         cg_error_clear(&err);
