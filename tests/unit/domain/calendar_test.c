@@ -8,6 +8,7 @@
  * built from the CSV files alone.
  */
 #include "test.h"
+#include "testdb.h"
 #include "base/mem.h"
 #include "base/str.h"
 #include "db/db.h"
@@ -22,8 +23,7 @@
 #define MIN (INT64_C(60000))
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct test_db t;
     struct cg_db *db;
     struct cg_calendar *cal;
 };
@@ -31,15 +31,10 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cg_db_options opt;
     struct cg_error err = CG_ERROR_INIT;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/civgrid-caltest-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    cg_db_options_init(&opt, f->path);
-    opt.sync = CG_DB_SYNC_NORMAL;
-    assert_int_equal(cg_db_open(&opt, &f->db, &err), 0);
+    test_db_open(&f->t, "caltest");
+    f->db = f->t.db;
     assert_int_equal(cg_calendar_load(f->db, &f->cal, &err), 0);
     *state = f;
     return 0;
@@ -48,12 +43,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
     cg_calendar_release(f->cal);
-    cg_db_close(f->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    test_db_close(&f->t);
     free(f);
     return 0;
 }

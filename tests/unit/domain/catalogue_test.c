@@ -5,6 +5,7 @@
  * and the checks and audit of a change.
  */
 #include "test.h"
+#include "testdb.h"
 #include "base/str.h"
 #include "db/db.h"
 #include "domain/catalogue/catalogue.h"
@@ -13,23 +14,16 @@
 #include <unistd.h>
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct test_db t;
     struct cg_db *db;
 };
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cg_db_options opt;
-    struct cg_error err = CG_ERROR_INIT;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/civgrid-cattest-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    cg_db_options_init(&opt, f->path);
-    opt.sync = CG_DB_SYNC_NORMAL;
-    assert_int_equal(cg_db_open(&opt, &f->db, &err), 0);
+    test_db_open(&f->t, "cattest");
+    f->db = f->t.db;
     *state = f;
     return 0;
 }
@@ -37,11 +31,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
-    cg_db_close(f->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    test_db_close(&f->t);
     free(f);
     return 0;
 }

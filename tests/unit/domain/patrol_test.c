@@ -6,6 +6,7 @@
  * Zhongshan demo city and the default catalogue.
  */
 #include "test.h"
+#include "testdb.h"
 #include "base/mem.h"
 #include "base/time.h"
 #include "db/db.h"
@@ -27,8 +28,7 @@
 #define OTHER_LAT 22.61
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct test_db t;
     struct cg_db *db;
     struct cg_grid_locator *grids;
     struct cg_calendar *cal;
@@ -47,34 +47,15 @@ static const char accounts_sql[] =
     " grid_assignment WHERE grid_code = '442000105001001' AND role = 'worker'"
     " AND until IS NULL);";
 
-static int exec_job(struct cg_conn *c, void *ctx, struct cg_error *err)
-{
-    return cg_db_exec(c, ctx, err);
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cg_db_options opt;
     struct cg_error err = CG_ERROR_INIT;
-    struct cg_pii_keys *keys = NULL;
-    struct cg_grid_demo_stats st;
-    struct cg_catalogue_counts cc;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/civgrid-patroltest-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    cg_db_options_init(&opt, f->path);
-    opt.sync = CG_DB_SYNC_NORMAL;
-    assert_int_equal(cg_db_open(&opt, &f->db, &err), 0);
-    assert_int_equal(cg_pii_keys_parse("1:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
-                                       "5a5a5a5a",
-                                       &keys, &err),
-                     0);
-    assert_int_equal(cg_grid_demo_load(f->db, keys, "zhongshan", 1, 3, &st, &err), 0);
-    cg_pii_keys_free(keys);
-    assert_int_equal(cg_catalogue_seed(f->db, NULL, false, &cc, &err), 0);
-    assert_int_equal(cg_db_write(f->db, exec_job, (void *)accounts_sql, &err), 0);
+    test_db_open(&f->t, "patroltest");
+    f->db = f->t.db;
+    test_db_demo(f->db);
+    assert_int_equal(cg_db_write(f->db, test_exec_job, (void *)accounts_sql, &err), 0);
     assert_int_equal(cg_grid_locator_new(f->db, &f->grids, &err), 0);
     assert_int_equal(cg_calendar_load(f->db, &f->cal, &err), 0);
     f->ev = cg_events_new(f->db, f->grids, f->cal);
@@ -88,41 +69,17 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
     cg_patrols_free(f->pm);
     cg_events_free(f->ev);
     cg_calendar_release(f->cal);
     cg_grid_locator_free(f->grids);
-    cg_db_close(f->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    test_db_close(&f->t);
     free(f);
     return 0;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void principal(struct cg_principal *p, int64_t id, const char *login,
-                      enum cg_scope_kind kind, const char *ref, const char *const *perms)
-{
-    memset(p, 0, sizeof(*p));
-    p->account_id = id;
-    snprintf(p->login, sizeof(p->login), "%s", login);
-    p->scope_kind = kind;
-    snprintf(p->scope_ref, sizeof(p->scope_ref), "%s", ref);
-    while (perms[p->n_permissions]) {
-        p->n_permissions++;
-    }
-    p->permissions = cg_calloc(p->n_permissions, sizeof(char *));
-    for (size_t i = 0; i < p->n_permissions; i++) {
-        p->permissions[i] = cg_strdup(perms[i]);
-    }
-    qsort(p->permissions, p->n_permissions, sizeof(char *), cmp_str);
-}
+#define principal test_principal
 
 static const char *const worker_perms[] = {"event.report", "event.read", "patrol.record",
                                            "visit.record", NULL};
