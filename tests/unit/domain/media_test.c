@@ -7,6 +7,7 @@
  * listing, and fetching only within the event's scope.
  */
 #include "test.h"
+#include "testdb.h"
 #include "base/mem.h"
 #include "base/time.h"
 #include "db/db.h"
@@ -231,8 +232,7 @@ static void test_sha256(void **state)
 #define IN_LAT 22.637102
 
 struct fixture {
-    char dir[64];
-    char path[128];
+    struct test_db t;
     char media_dir[128];
     struct cg_db *db;
     struct cg_grid_locator *grids;
@@ -244,26 +244,12 @@ struct fixture {
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
-    struct cg_db_options opt;
     struct cg_error err = CG_ERROR_INIT;
-    struct cg_pii_keys *keys = NULL;
-    struct cg_grid_demo_stats st;
-    struct cg_catalogue_counts cc;
 
-    snprintf(f->dir, sizeof(f->dir), "/tmp/civgrid-mediatest-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    snprintf(f->path, sizeof(f->path), "%s/t.db", f->dir);
-    snprintf(f->media_dir, sizeof(f->media_dir), "%s/a/media", f->dir);
-    cg_db_options_init(&opt, f->path);
-    opt.sync = CG_DB_SYNC_NORMAL;
-    assert_int_equal(cg_db_open(&opt, &f->db, &err), 0);
-    assert_int_equal(cg_pii_keys_parse("1:5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a"
-                                       "5a5a5a5a",
-                                       &keys, &err),
-                     0);
-    assert_int_equal(cg_grid_demo_load(f->db, keys, "zhongshan", 1, 3, &st, &err), 0);
-    cg_pii_keys_free(keys);
-    assert_int_equal(cg_catalogue_seed(f->db, NULL, false, &cc, &err), 0);
+    test_db_open(&f->t, "mediatest");
+    f->db = f->t.db;
+    snprintf(f->media_dir, sizeof(f->media_dir), "%s/a/media", f->t.dir);
+    test_db_demo(f->db);
     assert_int_equal(cg_grid_locator_new(f->db, &f->grids, &err), 0);
     assert_int_equal(cg_calendar_load(f->db, &f->cal, &err), 0);
     f->ev = cg_events_new(f->db, f->grids, f->cal);
@@ -275,15 +261,12 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    char cmd[160];
 
     cg_media_free(f->media);
     cg_events_free(f->ev);
     cg_calendar_release(f->cal);
     cg_grid_locator_free(f->grids);
-    cg_db_close(f->db);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
-    assert_int_equal(system(cmd), 0);
+    test_db_close(&f->t);
     free(f);
     return 0;
 }
