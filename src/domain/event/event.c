@@ -552,8 +552,7 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
         return cg_error_field(err, CG_EFORBIDDEN, "lon",
                               "the point lies in grid %s, outside your area of work", r.grid_code);
     }
-    if (strcmp(kind, "normal") && actor && !cg_auth_has(actor, "event.resolve") &&
-        !strcmp(kind, "self_resolved")) {
+    if (!strcmp(kind, "self_resolved") && actor && !cg_auth_has(actor, "event.resolve")) {
         return cg_error_field(err, CG_EFORBIDDEN, "kind",
                               "only grid staff resolve events on the spot (event.resolve)");
     }
