@@ -22,6 +22,9 @@ import { SessionContext, can, parseHash, navigate, nextTarget, loginPath } from 
 import { html, Icon, ErrorAlert, useNow } from './ui.js';
 import { LoginPage, PasswordPage, TotpPage, UserMenu } from './account.js';
 import { UsersPage, AuditPage } from './admin.js';
+import { EventsPage, EventPage, eventIdOf, isCitizen } from './events.js';
+import { ReportPage } from './event-report.js';
+import { flush as flushOutbox } from './outbox.js';
 
 const STATUS_URL = 'api/v1/status';
 const REFRESH_MS = 10_000;
@@ -39,11 +42,17 @@ const ADMIN_PAGES = [
 ];
 
 // Capabilities of the product specification that are not built yet, in its order.
-const SOON = ['events', 'command', 'registries', 'mediation', 'hotline', 'consultation', 'analytics'];
+const SOON = ['registries', 'mediation', 'hotline', 'consultation', 'analytics'];
 
 const ROUTES = {
   status: { auth: 'public', title: 'nav.status' },
   map: { auth: 'grid.read', title: 'nav.grid' },
+  events: { auth: 'event.read', title: 'nav.events' },
+  'events/:id': { auth: 'event.read', title: 'event.page' },
+  event: { auth: 'event.read', title: 'event.page' },
+  command: { auth: 'stats.read', title: 'nav.command' },
+  report: { auth: 'event.report', title: 'report.title' },
+  my: { auth: 'event.read', title: 'nav.my' },
   login: { auth: 'public', title: 'login.title' },
   'account/password': { auth: 'session', title: 'password.title' },
   'account/totp': { auth: 'session', title: 'totp.title' },
@@ -51,6 +60,9 @@ const ROUTES = {
   ...Object.fromEntries(ADMIN_PAGES.map((p) => [p.path, { auth: p.auth, title: `nav.admin.${p.id}` }])),
   ...Object.fromEntries(SOON.map((id) => [id, { auth: 'session', title: `nav.${id}`, soon: id }])),
 };
+
+/** The key in ROUTES of a path: events/12 is events/:id. */
+const routeKey = (path) => (/^events\/\d+$/.test(path) ? 'events/:id' : path);
 
 const adminPagesOf = (me) => ADMIN_PAGES.filter((p) => can(me, p.auth));
 
@@ -484,6 +496,10 @@ function Nav({ route, open, me }) {
     <ul>
       ${link('status', 'status', 'status', t('nav.status'))}
       ${(!me || can(me, 'grid.read')) && link('map', 'map', 'grid', t('nav.grid'))}
+      ${me && can(me, 'stats.read') && link('command', 'command', 'command', t('nav.command'))}
+      ${(!me || (can(me, 'event.read') && !isCitizen(me))) && link('events', 'events', 'events', t('nav.events'))}
+      ${me && can(me, 'event.report') && link('report', 'report', 'plus', t('report.title'))}
+      ${me && isCitizen(me) && link('my', 'my', 'audit', t('nav.my'))}
     </ul>
     ${admin.length > 0 &&
     html`<p class="nav-heading" data-testid="nav-admin">${t('nav.admin')}</p>
@@ -508,7 +524,7 @@ function Page({ route, def, session }) {
   if (session.state === 'error') return html`<${SessionErrorPage} error=${session.error} onRetry=${session.reload} />`;
   if (session.state !== 'signed-in') return html`<${LoadingPage} />`;
   if (def.auth !== 'session' && !can(session.me, def.auth)) return html`<${ForbiddenPage} />`;
-  switch (route.path) {
+  switch (routeKey(route.path)) {
     case 'account/password':
       return html`<${PasswordPage} query=${route.query} />`;
     case 'account/totp':
@@ -519,6 +535,17 @@ function Page({ route, def, session }) {
       return html`<${AuditPage} />`;
     case 'map':
       return html`<${MapRoute} query=${route.query} />`;
+    case 'events':
+      return html`<${EventsPage} query=${route.query} mode="queue" />`;
+    case 'command':
+      return html`<${EventsPage} query=${route.query} mode="command" />`;
+    case 'my':
+      return html`<${EventsPage} query=${route.query} mode="my" />`;
+    case 'report':
+      return html`<${ReportPage} />`;
+    case 'event':
+    case 'events/:id':
+      return eventIdOf(route) ? html`<${EventPage} id=${eventIdOf(route)} />` : html`<${NotFoundPage} />`;
     case 'admin':
       return html`<${ForbiddenPage} />`;
     default:
@@ -531,7 +558,7 @@ function App() {
   const [menuOpen, setMenuOpen] = useState(false);
   const route = useHashRoute();
   const session = useSessionState();
-  const def = Object.hasOwn(ROUTES, route.path) ? ROUTES[route.path] : null;
+  const def = Object.hasOwn(ROUTES, routeKey(route.path)) ? ROUTES[routeKey(route.path)] : null;
   const redirect = redirectFor(route, def, session);
 
   const changeLang = (code) => {
@@ -551,6 +578,17 @@ function App() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, []);
+
+  // Reports queued offline (outbox.js) go out when the session is known and
+  // whenever the browser is back online.
+  const login = session.state === 'signed-in' ? session.me.login : '';
+  useEffect(() => {
+    if (!login) return undefined;
+    flushOutbox(login);
+    const onOnline = () => flushOutbox(login);
+    window.addEventListener('online', onOnline);
+    return () => window.removeEventListener('online', onOnline);
+  }, [login]);
 
   useEffect(() => {
     const page = def ? t(def.title) : t('page.notfound.title');

@@ -1,0 +1,330 @@
+// event-report.js: the report form (#/report), phone-sized first. The grid
+// worker's mobile app and the citizen's page are the same form: source
+// `patrol` for staff, `citizen` for citizens; self-resolved (自行处置) for
+// accounts with event.resolve, report-only (报备) for staff.
+//
+// Offline: when POST api/v1/events cannot reach the server, the report goes
+// to the outbox (outbox.js, localStorage) and is sent when the network is
+// back; the page shows how many wait. The catalogue is cached by events.js
+// so that the category picker works offline once loaded.
+
+import { useEffect, useMemo, useRef, useState } from './vendor/preact-hooks.js';
+import { api } from './api.js';
+import { t, formatDateTime } from './i18n.js';
+import { can, useSession } from './session.js';
+import { html, Icon, ErrorAlert, Notice, TextField, newId, useLoad, fieldError, errorText, useFocusInvalid } from './ui.js';
+import { CategorySelect, StateBadge, isCitizen, loadCatalogue, rememberDuplicates, stateText } from './events.js';
+import { SENT_EVENT, discard, enqueue, flush, queued, subscribe } from './outbox.js';
+
+const FIELDS = ['category', 'title', 'description', 'people', 'address', 'lon', 'lat', 'kind', 'note'];
+const empty = { category: '', title: '', description: '', people: '', address: '', lon: '', lat: '', kind: 'normal', note: '' };
+
+/** The queued reports of the signed-in account, kept current. */
+export function useOutbox(login) {
+  const [list, setList] = useState(() => queued(login));
+  useEffect(() => {
+    setList(queued(login));
+    return subscribe(() => setList(queued(login)));
+  }, [login]);
+  return list;
+}
+
+function OutboxPanel({ login }) {
+  const list = useOutbox(login);
+  const [busy, setBusy] = useState(false);
+  if (list.length === 0) return null;
+  const waiting = list.filter((e) => !e.error).length;
+  const sendNow = async () => {
+    setBusy(true);
+    try {
+      await flush(login);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return html`<article class="card outbox" data-testid="outbox" data-count=${list.length}>
+    <h2 class="card-title"><${Icon} name="info" />${t('outbox.title')}</h2>
+    <p data-testid="outbox-count">${t('outbox.count', { n: waiting })}</p>
+    <ul class="outbox-list">
+      ${list.map(
+        (e) => html`<li key=${e.id} data-testid="outbox-item" data-error=${e.error ? e.error.code : ''}>
+          <span class="cell-main">${e.body.title}</span>
+          <span class="cell-sub">${t('outbox.queued_at', { time: formatDateTime(new Date(e.queued_at)) })}</span>
+          ${e.error &&
+          html`<span class="form-error">${errorText({ code: e.error.code, serverMessage: e.error.message, status: e.error.status })}</span>
+            <button type="button" class="link-btn" onClick=${() => discard(e.id)} data-testid="outbox-discard">${t('outbox.discard')}</button>`}
+        </li>`,
+      )}
+    </ul>
+    ${waiting > 0 &&
+    html`<button type="button" class="btn btn-small" onClick=${sendNow} disabled=${busy} data-testid="outbox-send">
+      <${Icon} name="refresh" class=${busy ? 'icon spin' : 'icon'} />${t('outbox.send')}
+    </button>`}
+  </article>`;
+}
+
+function Created({ ev, onAnother }) {
+  const dups = Array.isArray(ev.duplicates) ? ev.duplicates : [];
+  return html`<article class="card report-done" data-testid="report-done" data-id=${ev.id}>
+    <h2 class="card-title"><${Icon} name="check" />${t('report.done.title')}</h2>
+    <p>
+      ${t('report.done.body', { id: ev.id, grid: ev.grid })} <${StateBadge} state=${ev.state} />
+    </p>
+    ${dups.length > 0 &&
+    html`<div data-testid="report-duplicates">
+      <p>${t('report.duplicates', { n: dups.length })}</p>
+      <ul>
+        ${dups.map(
+          (d) => html`<li key=${d.id}>
+            <a href=${`#/events/${d.id}`}>${t('events.id', { id: d.id })}</a> · ${stateText(d.state)} · ${d.distance_m} m
+          </li>`,
+        )}
+      </ul>
+    </div>`}
+    <div class="form-actions">
+      <a class="btn btn-primary" href=${`#/events/${ev.id}`} data-testid="report-open">${t('report.done.open')}</a>
+      <button type="button" class="btn" onClick=${onAnother} data-testid="report-another">${t('report.done.another')}</button>
+    </div>
+  </article>`;
+}
+
+export function ReportPage() {
+  const { me } = useSession();
+  const citizen = isCitizen(me);
+  const catalogue = useLoad((signal) => loadCatalogue(signal), []);
+  const [form, setForm] = useState(empty);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const [created, setCreated] = useState(null);
+  const [queuedNow, setQueuedNow] = useState(false);
+  const [sentNotice, setSentNotice] = useState(0);
+  const [geo, setGeo] = useState({ busy: false, error: '' });
+  const [tries, setTries] = useState(0);
+  const formRef = useRef(null);
+  useFocusInvalid(formRef, tries);
+  const ids = useMemo(() => Object.fromEntries(FIELDS.map((k) => [k, newId(`rep-${k}`)])), []);
+  const set = (k) => (v) => setForm((f) => ({ ...f, [k]: v }));
+
+  useEffect(() => {
+    const onSent = (e) => setSentNotice(e.detail?.sent?.length ?? 0);
+    window.addEventListener(SENT_EVENT, onSent);
+    return () => window.removeEventListener(SENT_EVENT, onSent);
+  }, []);
+
+  const kinds = [
+    { value: 'normal', label: t('event.kind.normal') },
+    ...(can(me, 'event.resolve') ? [{ value: 'self_resolved', label: t('event.kind.self_resolved') }] : []),
+    ...(!citizen ? [{ value: 'report_only', label: t('event.kind.report_only') }] : []),
+  ];
+
+  const locate = () => {
+    if (!navigator.geolocation) {
+      setGeo({ busy: false, error: t('report.geo.unavailable') });
+      return;
+    }
+    setGeo({ busy: true, error: '' });
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        setForm((f) => ({ ...f, lon: pos.coords.longitude.toFixed(6), lat: pos.coords.latitude.toFixed(6) }));
+        setGeo({ busy: false, error: '' });
+      },
+      (err) => setGeo({ busy: false, error: err.code === 1 ? t('report.geo.denied') : t('report.geo.failed') }),
+      { enableHighAccuracy: true, timeout: 15_000, maximumAge: 30_000 },
+    );
+  };
+
+  /** Checks done in the browser, so that an offline report is not queued broken. */
+  function check() {
+    const need = (field) => ({ code: 'missing_field', field, serverMessage: '' });
+    if (!form.category) return need('category');
+    if (!form.title.trim()) return need('title');
+    const lon = Number(form.lon);
+    const lat = Number(form.lat);
+    if (form.lon.trim() === '' || !Number.isFinite(lon) || lon < -180 || lon > 180) return { code: 'invalid_input', field: 'lon', serverMessage: '' };
+    if (form.lat.trim() === '' || !Number.isFinite(lat) || lat < -90 || lat > 90) return { code: 'invalid_input', field: 'lat', serverMessage: '' };
+    if (form.people !== '' && !(Number.isInteger(Number(form.people)) && Number(form.people) >= 0)) {
+      return { code: 'invalid_input', field: 'people', serverMessage: '' };
+    }
+    return null;
+  }
+
+  const submit = async (e) => {
+    e.preventDefault();
+    const bad = check();
+    setQueuedNow(false);
+    if (bad) {
+      setError(bad);
+      setTries((n) => n + 1);
+      return;
+    }
+    const [kind, code] = form.category.split(':');
+    const body = {
+      source: citizen ? 'citizen' : 'patrol',
+      category_kind: kind,
+      category: code,
+      title: form.title.trim(),
+      lon: Number(form.lon),
+      lat: Number(form.lat),
+      kind: form.kind,
+    };
+    if (form.description.trim()) body.description = form.description.trim();
+    if (form.address.trim()) body.address = form.address.trim();
+    if (form.people !== '') body.people = Number(form.people);
+    if (form.kind === 'self_resolved' && form.note.trim()) body.note = form.note.trim();
+    setBusy(true);
+    setError(null);
+    try {
+      const ev = await api('api/v1/events', { method: 'POST', body });
+      rememberDuplicates(ev.id, ev.duplicates);
+      setCreated(ev);
+      setForm(empty);
+    } catch (err) {
+      if (err.code === 'network') {
+        enqueue(me.login, body);
+        setQueuedNow(true);
+        setForm({ ...empty, category: form.category, lon: form.lon, lat: form.lat });
+      } else {
+        setError(err);
+        setTries((n) => n + 1);
+      }
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const fe = (f) => {
+    if (!error || error.field !== f) return '';
+    if (!error.serverMessage) return t(error.code === 'missing_field' ? 'report.error.required' : 'report.error.invalid');
+    return fieldError(error, f);
+  };
+  const formError = error && !FIELDS.includes(error.field) ? error : null;
+
+  return html`<section class="page page-narrow report-page" aria-labelledby="page-title" data-testid="report-page">
+    <div class="page-head">
+      <div>
+        <h1 id="page-title">${t('report.title')}</h1>
+        <p class="page-sub">${t(citizen ? 'report.subtitle.citizen' : 'report.subtitle.staff')}</p>
+      </div>
+      <div class="page-actions">
+        <a class="btn" href=${citizen ? '#/my' : '#/events'}>${t(citizen ? 'nav.my' : 'nav.events')}</a>
+      </div>
+    </div>
+
+    ${sentNotice > 0 && html`<${Notice} kind="ok" testid="outbox-sent">${t('outbox.sent', { n: sentNotice })}<//>`}
+    ${queuedNow && html`<${Notice} kind="warn" testid="report-queued">${t('report.queued')}<//>`}
+    <${OutboxPanel} login=${me.login} />
+
+    ${created
+      ? html`<${Created} ev=${created} onAnother=${() => setCreated(null)} />`
+      : html`<form class="form card report-form" ref=${formRef} onSubmit=${submit} novalidate data-testid="report-form">
+          ${catalogue.error && html`<${ErrorAlert} error=${catalogue.error} testid="report-catalogue-error" />`}
+          <${CategorySelect}
+            id=${ids.category}
+            catalogue=${catalogue.data}
+            value=${form.category}
+            onChange=${set('category')}
+            testid="report-category"
+            error=${fe('category')}
+            required
+          />
+          <${TextField}
+            id=${ids.title}
+            label=${t('event.title')}
+            value=${form.title}
+            onInput=${set('title')}
+            error=${fe('title')}
+            maxlength="200"
+            required
+            testid="report-title"
+          />
+          <div class="form-field">
+            <label for=${ids.description}>${t('event.description')}</label>
+            <textarea
+              id=${ids.description}
+              rows="3"
+              value=${form.description}
+              data-testid="report-description"
+              aria-invalid=${fe('description') ? 'true' : undefined}
+              onInput=${(e) => set('description')(e.currentTarget.value)}
+            ></textarea>
+            ${fe('description') && html`<p class="form-error">${fe('description')}</p>`}
+          </div>
+          <${TextField}
+            id=${ids.people}
+            label=${t('event.people')}
+            type="number"
+            min="0"
+            inputmode="numeric"
+            value=${form.people}
+            onInput=${set('people')}
+            error=${fe('people')}
+            testid="report-people"
+          />
+          <${TextField}
+            id=${ids.address}
+            label=${t('event.address')}
+            value=${form.address}
+            onInput=${set('address')}
+            error=${fe('address')}
+            testid="report-address"
+          />
+          <fieldset class="form-field report-location">
+            <legend>${t('event.location')}<span class="req" aria-hidden="true"> *</span></legend>
+            <div class="form-grid">
+              <${TextField}
+                id=${ids.lon}
+                label=${t('report.lon')}
+                inputmode="decimal"
+                value=${form.lon}
+                onInput=${set('lon')}
+                error=${fe('lon')}
+                testid="report-lon"
+              />
+              <${TextField}
+                id=${ids.lat}
+                label=${t('report.lat')}
+                inputmode="decimal"
+                value=${form.lat}
+                onInput=${set('lat')}
+                error=${fe('lat')}
+                testid="report-lat"
+              />
+            </div>
+            <button type="button" class="btn btn-small" onClick=${locate} disabled=${geo.busy} data-testid="report-locate">
+              <${Icon} name="grid" />${geo.busy ? t('report.geo.busy') : t('report.geo.use')}
+            </button>
+            ${geo.error && html`<p class="form-error" data-testid="report-geo-error">${geo.error}</p>`}
+          </fieldset>
+          ${kinds.length > 1 &&
+          html`<fieldset class="form-field">
+            <legend>${t('event.kind')}</legend>
+            <div class="report-kinds">
+              ${kinds.map(
+                (k) => html`<label class="check">
+                  <input
+                    type="radio"
+                    name="kind"
+                    value=${k.value}
+                    checked=${form.kind === k.value}
+                    data-testid=${`report-kind-${k.value}`}
+                    onChange=${() => set('kind')(k.value)}
+                  />
+                  <span>${k.label}</span>
+                </label>`,
+              )}
+            </div>
+          </fieldset>`}
+          ${form.kind === 'self_resolved' &&
+          html`<div class="form-field">
+            <label for=${ids.note}>${t('report.resolve_note')}</label>
+            <textarea id=${ids.note} rows="2" value=${form.note} data-testid="report-note" onInput=${(e) => set('note')(e.currentTarget.value)}></textarea>
+          </div>`}
+          ${formError && html`<${ErrorAlert} error=${formError} testid="report-error" />`}
+          <div class="form-actions">
+            <button type="submit" class="btn btn-primary btn-block" disabled=${busy} data-testid="report-submit">
+              ${busy ? t('common.working') : t('report.submit')}
+            </button>
+          </div>
+        </form>`}
+  </section>`;
+}
