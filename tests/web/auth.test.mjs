@@ -272,7 +272,10 @@ describe('sign-in and account pages', () => {
       assert.doesNotMatch(await nav.innerText(), /系统管理|用户管理|审计日志/);
       assert.equal(await page.getByTestId('nav-admin').count(), 0);
       // The capabilities to come are still listed.
-      assert.equal(await page.getByTestId('nav-events').getAttribute('aria-disabled'), 'true');
+      assert.equal(await page.getByTestId('nav-registries').getAttribute('aria-disabled'), 'true');
+      // The event pages are there for a grid worker.
+      assert.equal(await page.getByTestId('nav-events').getAttribute('href'), '#/events');
+      assert.equal(await page.getByTestId('nav-report').getAttribute('href'), '#/report');
       await page.goto('/#/admin/users');
       await page.getByTestId('forbidden').waitFor();
       assert.equal(await page.getByTestId('users-table').count(), 0);

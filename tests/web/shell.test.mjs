@@ -100,9 +100,11 @@ describe('web shell', () => {
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'zh-CN');
       assert.equal(await text(page, 'app-name'), '网格化社会治理平台');
       assert.equal(await text(page, 'nav-status'), '系统状态');
-      assert.match(await text(page, 'nav-events'), /事件处置/);
-      assert.match(await text(page, 'nav-events'), /即将推出/);
-      assert.equal(await page.getByTestId('nav-events').getAttribute('aria-disabled'), 'true');
+      assert.equal(await text(page, 'nav-events'), '事件处置');
+      assert.equal(await page.getByTestId('nav-events').getAttribute('href'), '#/events');
+      assert.match(await text(page, 'nav-registries'), /基础信息/);
+      assert.match(await text(page, 'nav-registries'), /即将推出/);
+      assert.equal(await page.getByTestId('nav-registries').getAttribute('aria-disabled'), 'true');
       assert.equal(await page.getByTestId('nav-status').getAttribute('aria-current'), 'page');
 
       assert.equal(await text(page, 'status-version'), api.version);
@@ -126,8 +128,9 @@ describe('web shell', () => {
       await page.getByTestId('lang-en').click();
       assert.equal(await text(page, 'nav-status'), 'Status');
       assert.equal(await text(page, 'nav-map'), 'Grid map');
-      assert.match(await text(page, 'nav-events'), /Events/);
-      assert.match(await text(page, 'nav-events'), /Soon/);
+      assert.equal(await text(page, 'nav-events'), 'Events');
+      assert.match(await text(page, 'nav-registries'), /Registries/);
+      assert.match(await text(page, 'nav-registries'), /Soon/);
       assert.match(await page.getByRole('navigation').innerText(), /coming soon/i);
       assert.equal(await page.evaluate(() => document.documentElement.lang), 'en');
       assert.equal(await page.evaluate(() => localStorage.getItem('civgrid.lang')), 'en');
