@@ -439,6 +439,22 @@ describe('duty and the nearest available workers', () => {
     await stale.put('/api/v1/workers/me/duty', { duty: 'off' });
   });
 
+  test('a late batch to a stopped patrol leaves the running one available', async () => {
+    const w = await newWorker();
+    const s = Date.now() - HOUR;
+    const a = await start(w, { started_at: iso(s) });
+    await stop(w, a.id, { ended_at: iso(s + 30 * MIN) });
+    const b = await start(w, {});
+    await upload(w, b.id, [pt(Date.now() - 1000, offset(Q, 20, 0))]);
+    await upload(w, a.id, [pt(s + 10 * MIN, offset(Q, 5000, 0))]); // a late upload of the earlier patrol
+    await settle();
+    const r = await nearest(dispatcher, '&k=50');
+    const me = r.json.workers.find((x) => x.account_id === w.id);
+    assert.ok(me, 'duty auto with patrol b running: still available');
+    assert.ok(Math.abs(me.distance_m - 20) < 0.5, 'the newer position stays');
+    await stop(w, b.id);
+  });
+
   test('duty input', async () => {
     assertError(await worker.put('/api/v1/workers/me/duty', { duty: 'maybe' }), 400, 'invalid_input', 'duty');
     assertError(await worker.put('/api/v1/workers/me/duty', {}), 400, 'missing_field', 'duty');

@@ -707,7 +707,7 @@ int cg_patrol_points(struct cg_patrols *pm, const struct cg_principal *actor, in
         rc = cg_patrol__add_points(pm->db, id, actor->account_id, r.grid, pts, kept, &stored, err);
     }
     if (!rc) {
-        live_update(pm, actor, r.grid, r.ended_ms ? 0 : id, &pts[kept - 1], 0);
+        live_update(pm, actor, r.grid, r.ended_ms ? -1 : id, &pts[kept - 1], 0);
         *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "patrol", (json_int_t)id, "received",
                          (json_int_t)n, "stored", (json_int_t)stored, "duplicates",
                          (json_int_t)(n - (size_t)stored), "last_t", time_json(pts[kept - 1].t_ms));
