@@ -8,7 +8,9 @@
  * the k nearest (default 5) to Q random query points: the cell grid, and the
  * full scan it must agree with (the mismatch count must be 0). Optionally
  * writes the positions and queries as CSV for the PostGIS reference
- * (ORDER BY p <-> q LIMIT k).
+ * (ORDER BY p <-> q LIMIT k, tests/bench/postgis_nearest.sh): PREFIX-workers.csv
+ * and PREFIX-queries.csv (id,lon,lat, no header; the first 10,000 queries) and
+ * PREFIX-answers.csv (query,rank,worker,distance_m: the cell grid's answers).
  *
  * Output: JSON lines in the record format of tests/bench/run.sh; progress on
  * stderr. Exit 0, 1 on a mismatch or an error, 2 on bad usage.
@@ -210,7 +212,7 @@ int main(int argc, char **argv)
     }
     snprintf(size, sizeof(size), "%ld workers", workers);
     emit_result("nearest.build", "nearest index build (cell grid)", size, "ms", false, build_ms,
-                runs, NULL);
+                runs, "postgis.knn.gist_build");
 
     /* Agreement with the full scan on the first queries. */
     long mismatch = 0, check = queries < 20000 ? queries : 20000;
@@ -264,6 +266,23 @@ int main(int argc, char **argv)
         }
         for (long i = 0; i < (queries < 10000 ? queries : 10000); i++) {
             fprintf(f, "%ld,%.9f,%.9f\n", i + 1, qlon[i], qlat[i]);
+        }
+        fclose(f);
+        /* civgrid's answers to the first queries, for the PostGIS agreement check. */
+        snprintf(path, sizeof(path), "%s-answers.csv", csv);
+        f = fopen(path, "w");
+        if (!f) {
+            fprintf(stderr, "nearest_bench: cannot write '%s'\n", path);
+            goto out;
+        }
+        for (long i = 0; i < (queries < 10000 ? queries : 10000); i++) {
+            struct cg_patrol_hit hits[CG_PATROL_NEAREST_MAX];
+            size_t nh = cg_patrol_index_nearest(ix, qlon[i], qlat[i], 0, NULL, (size_t)k, hits);
+
+            for (size_t j = 0; j < nh; j++) {
+                fprintf(f, "%ld,%zu,%" PRId64 ",%.3f\n", i + 1, j + 1, hits[j].pos->account_id,
+                        hits[j].distance_m);
+            }
         }
         fclose(f);
     }

@@ -237,6 +237,18 @@ if (info['locate.found_share'] != null) checks.push(`points inside a grid: ${(in
 if (info['postgis.differ'] != null) {
   checks.push(`PostGIS places ${info['postgis.differ']} of ${info['postgis.points']} points in another grid than civgrid`);
 }
+if (info['nearest.mismatch'] != null) {
+  checks.push(
+    `nearest: cell grid and full scan agree on every query: ${info['nearest.mismatch'] === 0 ? 'yes' : `NO, ${info['nearest.mismatch']} mismatches`}`,
+  );
+}
+if (info['postgis.knn.differ'] != null) {
+  checks.push(
+    `PostGIS nearest (KNN candidates re-ranked by metres) gives other distances than civgrid for ${info['postgis.knn.differ']} of ${info['postgis.knn.sample']} queries; ` +
+      `by the planar <-> order of the timed query itself, ${info['postgis.knn.differ_planar']} of ${info['postgis.knn.sample']}`,
+  );
+}
+if (info['postgis.knn.available'] === false) checks.push(`PostGIS nearest reference not run: ${info['postgis.reason'] ?? 'not available'}`);
 if (info['postgis.available'] === false) checks.push(`PostGIS reference not run: ${info['postgis.reason'] ?? 'not available'}`);
 if (info['locate.skipped']) checks.push(`point-to-grid lookup not run: ${info['locate.skipped']}`);
 

@@ -141,8 +141,19 @@ bench_nearest() {
         return
     fi
     note "nearest available workers: 10,000 positions, k=5, $BENCH_RUNS runs"
+    rm -f "$OUT"/nearest-*.csv
     "$BIN/nearest_bench" "${db_opt[@]}" --workers 10000 --k 5 --runs "$BENCH_RUNS" \
-        --seed "$BENCH_SEED" >>"$LINES" || note "nearest_bench failed (exit $?)"
+        --seed "$BENCH_SEED" --csv-prefix "$OUT/nearest" >>"$LINES" ||
+        note "nearest_bench failed (exit $?)"
+    # The PostGIS reference: the same positions, KNN through a GiST index (postgis.sh
+    # installs PostGIS as root when the lookup benchmark runs first).
+    if [ "$POSTGIS" = 1 ] && [ -s "$OUT/nearest-answers.csv" ]; then
+        note "PostGIS nearest reference: $PG_RUNS runs"
+        tests/bench/postgis_nearest.sh --csv-prefix "$OUT/nearest" --k 5 --runs "$PG_RUNS" \
+            --seconds "$PG_SECONDS" >>"$LINES" || note "postgis_nearest.sh failed (exit $?)"
+    elif [ "$POSTGIS" != 1 ]; then
+        printf '{"type":"info","id":"postgis.knn.available","value":false,"reason":"BENCH_POSTGIS=0"}\n' >>"$LINES"
+    fi
 }
 
 # ---- run ----------------------------------------------------------------------------------
