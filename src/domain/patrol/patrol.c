@@ -684,6 +684,17 @@ int cg_patrol_points(struct cg_patrols *pm, const struct cg_principal *actor, in
     pts = cg_calloc(n, sizeof(*pts));
     for (size_t i = 0; i < n && !rc; i++) {
         rc = read_point(json_array_get(points, i), i, &r, now, &pts[i], err);
+        if (rc) {
+            /* The field names the point: "points[3].lon", or "points[3]" for the point itself. */
+            char field[CG_ERROR_FIELD_MAX];
+
+            if (!strcmp(err->field, "points")) {
+                snprintf(field, sizeof(field), "points[%zu]", i);
+            } else {
+                snprintf(field, sizeof(field), "points[%zu].%.20s", i, err->field);
+            }
+            snprintf(err->field, sizeof(err->field), "%s", field);
+        }
     }
     if (!rc) {
         /* Sort by time keeping the order given among equal times; keep the first of each t. */
