@@ -15,6 +15,7 @@ import { can, useSession } from './session.js';
 import { html, Icon, ErrorAlert, Notice, TextField, newId, useLoad, fieldError, errorText, useFocusInvalid } from './ui.js';
 import { CategorySelect, StateBadge, isCitizen, loadCatalogue, rememberDuplicates, stateText } from './events.js';
 import { SENT_EVENT, discard, enqueue, flush, queued, subscribe } from './outbox.js';
+import { PatrolPanel } from './patrol.js';
 
 const FIELDS = ['category', 'title', 'description', 'people', 'address', 'lon', 'lat', 'kind', 'note'];
 const empty = { category: '', title: '', description: '', people: '', address: '', lon: '', lat: '', kind: 'normal', note: '' };
@@ -213,6 +214,7 @@ export function ReportPage() {
     ${sentNotice > 0 && html`<${Notice} kind="ok" testid="outbox-sent">${t('outbox.sent', { n: sentNotice })}<//>`}
     ${queuedNow && html`<${Notice} kind="warn" testid="report-queued">${t('report.queued')}<//>`}
     <${OutboxPanel} login=${me.login} />
+    ${can(me, 'patrol.record') && html`<${PatrolPanel} login=${me.login} />`}
 
     ${created
       ? html`<${Created} ev=${created} onAnother=${() => setCreated(null)} />`

@@ -697,6 +697,12 @@ const dict = {
     'outbox.send': '立即发送',
     'outbox.sent': '已发送 {n} 条离线保存的上报。',
     'outbox.discard': '放弃此条',
+    'patrol.title': '巡查',
+    'patrol.idle': '开始巡查后，将记录您的巡查轨迹（没有网络时先保存在本机）。',
+    'patrol.running': '正在巡查（#{id}），已记录 {n} 个位置点',
+    'patrol.waiting': '{n} 个点待发送',
+    'patrol.start': '开始巡查',
+    'patrol.stop': '结束巡查',
   },
 
   en: {
@@ -1383,6 +1389,12 @@ const dict = {
     'outbox.send': 'Send now',
     'outbox.sent': '{n} reports kept offline have been sent.',
     'outbox.discard': 'Discard',
+    'patrol.title': 'Patrol',
+    'patrol.idle': 'Once started, your patrol track is recorded (kept on this device without a network).',
+    'patrol.running': 'On patrol (#{id}), {n} positions recorded',
+    'patrol.waiting': '{n} points to send',
+    'patrol.start': 'Start patrol',
+    'patrol.stop': 'End patrol',
   },
 };
 
