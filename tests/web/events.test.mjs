@@ -474,3 +474,31 @@ describe('the queue', () => {
     }
   });
 });
+
+describe('patrol track', () => {
+  test('a worker starts a patrol, positions are recorded (kept offline) and sent, and stops', async () => {
+    const worker = await session('worker', { geolocation: { longitude: POINT.lon, latitude: POINT.lat } });
+    try {
+      const w = worker.page;
+      await w.goto('/#/report');
+      await w.getByTestId('patrol-start').click();
+      await w.locator('[data-testid="patrol"][data-running="true"]').waitFor();
+      const id = Number(/#(\d+)/.exec(await w.getByTestId('patrol-status').innerText())[1]);
+      await worker.context.setOffline(true);
+      for (let i = 1; i <= 3; i += 1) {
+        await worker.context.setGeolocation({ longitude: POINT.lon + i * 0.0002, latitude: POINT.lat });
+        await w.waitForFunction((n) => JSON.parse(localStorage.getItem('civgrid.track')).points.length >= n, i);
+      }
+      await worker.context.setOffline(false);
+      await w.getByTestId('patrol-stop').click();
+      await w.locator('[data-testid="patrol"][data-running="false"]').waitFor();
+      const p = await callApi(server.url, 'GET', `api/v1/patrols/${id}`, { token: await tokenOf('worker') });
+      assert.equal(p.status, 200, JSON.stringify(p.data));
+      assert.equal(p.data.running, false);
+      assert.ok(p.data.points >= 3, JSON.stringify(p.data));
+    } finally {
+      await worker.context.setOffline(false);
+      await worker.close();
+    }
+  });
+});
