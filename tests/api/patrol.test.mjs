@@ -349,9 +349,7 @@ describe('statistics per day', () => {
     assertError(await worker.get('/api/v1/patrols/stats?from=2026-01-01&to=2026-04-30'), 400, 'invalid_input', 'to');
     assertError(await worker.get('/api/v1/patrols/stats?worker=abc'), 400, 'invalid_input', 'worker');
     assertError(await worker.get(`/api/v1/patrols/stats?worker=${worker2.account.id}`), 403, 'forbidden', 'worker');
-    const cit = await citizen.get('/api/v1/patrols/stats');
-    assert.equal(cit.status, 200, 'a citizen (event.read, scope own) sees only its own: none');
-    assert.deepEqual(cit.json.rows, []);
+    assertError(await citizen.get('/api/v1/patrols/stats'), 403, 'forbidden'); // no patrol.read
     assertError(await server.handler.get('/api/v1/patrols/stats'), 403, 'forbidden');
     const today = await worker.get('/api/v1/patrols/stats');
     assert.equal(today.status, 200, today.text);
@@ -632,10 +630,9 @@ describe('who sees which patrols and visits', () => {
     assert.ok(sl.json.patrols.every((x) => x.grid.startsWith('442000105001')));
     assert.ok(!sl.json.patrols.some((x) => x.id === p2.id));
     assertError(await station.get('/api/v1/patrols?grid=442000105002'), 403, 'forbidden');
-    assertError(await citizen.get(`/api/v1/patrols/${p.id}`), 404, 'not_found');
-    const cl = await citizen.get('/api/v1/patrols');
-    assert.equal(cl.status, 200, cl.text);
-    assert.deepEqual(cl.json.patrols, [], 'a citizen (scope own) has no patrols');
+    // Citizens and department handlers read no patrols (no patrol.read): refused at the gate.
+    assertError(await citizen.get(`/api/v1/patrols/${p.id}`), 403, 'forbidden');
+    assertError(await citizen.get('/api/v1/patrols'), 403, 'forbidden');
     assertError(await server.handler.get('/api/v1/patrols'), 403, 'forbidden'); // department scope
   });
 

@@ -57,3 +57,13 @@ CREATE TABLE visit_opinion (
     event_id INTEGER REFERENCES event(id), -- set once the opinion was turned into an event
     PRIMARY KEY (visit_id, position)
 );
+
+-- Reading patrols and visits: the grid staff (a worker sees its own, patrol.c decides) and
+-- the village, town and leaders who follow their work.
+INSERT INTO role_permission(role, permission) VALUES
+    ('grid_worker', 'patrol.read'), ('grid_worker', 'visit.read'),
+    ('grid_leader', 'patrol.read'), ('grid_leader', 'visit.read'),
+    ('village_station', 'patrol.read'), ('village_station', 'visit.read'),
+    ('duty_officer', 'patrol.read'), ('duty_officer', 'visit.read'),
+    ('dispatcher', 'patrol.read'), ('dispatcher', 'visit.read'),
+    ('leader', 'patrol.read'), ('leader', 'visit.read');

@@ -118,9 +118,12 @@ describe('the role matrix', () => {
     const { matrix, problems, refusals } = await runMatrix('cookie');
     assert.deepEqual(problems, []);
     const diff = [];
+    // A request the Bearer run made may have changed state (an empty body starts a patrol):
+    // the same request again then conflicts. Either way it passed the gate, which is the point.
+    const same = (a, b) => a === b || (b >= 200 && b < 300 && a === 409);
     matrix.forEach(({ route, cells }, i) => {
       cells.forEach((st, j) => {
-        if (st !== bearerMatrix[i].cells[j]) diff.push(`${route.method} ${route.path} column ${j}: cookie ${st}, bearer ${bearerMatrix[i].cells[j]}`);
+        if (!same(st, bearerMatrix[i].cells[j])) diff.push(`${route.method} ${route.path} column ${j}: cookie ${st}, bearer ${bearerMatrix[i].cells[j]}`);
       });
     });
     assert.deepEqual(diff, []);

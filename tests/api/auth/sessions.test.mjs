@@ -46,7 +46,8 @@ describe('sessions', () => {
     assert.equal(r.json.scope, 'grid:442000105001001');
     assert.deepEqual(r.json.roles, ['grid_worker']);
     assert.deepEqual([...r.json.permissions].sort(), ['catalogue.read', 'event.read', 'event.report', 'event.resolve',
-      'event.verify', 'grid.read', 'patrol.record', 'registry.collect', 'registry.read', 'visit.record']);
+      'event.verify', 'grid.read', 'patrol.read', 'patrol.record', 'registry.collect', 'registry.read',
+      'visit.read', 'visit.record']);
     assert.equal(r.json.must_enrol_totp, false);
     assert.equal(r.headers['cache-control'], 'no-store');
   });
