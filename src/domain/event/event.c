@@ -635,6 +635,10 @@ int cg_event_get(struct cg_events *ev, const struct cg_principal *actor, int64_t
     rc = cg_event__log_json(ev->db, id, log, err);
     json_object_set_new(*out, "log", log);
     json_object_set_new(*out, "actions", actor ? allowed(actor, &r) : json_array());
+    /* Who may merge sees the near-duplicates too, not only the reporter at intake. */
+    if (actor && cg_auth_has(actor, "event.accept") && !is_terminal(r.state)) {
+        json_object_set_new(*out, "duplicates", duplicates(ev, actor, &r, cg_time_now_ms()));
+    }
     cg_event__row_release(&r);
     if (rc) {
         json_decref(*out);

@@ -460,6 +460,13 @@ static void test_duplicates_merge_and_risk(void **state)
         }
         assert_int_equal(codes, 2);
     }
+    /* the duty officer, who merges, sees the near-duplicate on the event's page */
+    {
+        json_t *dups = json_object_get(second, "duplicates");
+
+        assert_int_equal(json_array_size(dups), 1);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(dups, 0), "id")), a_id);
+    }
     json_decref(second);
     /* the duty officer merges the citizen's duplicate into the worker's report */
     a.into = b_id;
