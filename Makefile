@@ -109,7 +109,7 @@ DB ?= civgrid.db
 run: deps
 	$(Q)$(MAKE) --no-print-directory all web-vendor
 	$(Q)test -f $(DB) || { $(CIVGRID) --db $(DB) init && \
-		$(CIVGRID) --db $(DB) demo --city zhongshan && \
+		$(CIVGRID) --db $(DB) demo --city zhongshan --events 150 && \
 		$(CIVGRID) --db $(DB) user demo --out demo-accounts.txt >/dev/null; }
 	@echo "demo accounts (role, login, password, scope), kept in demo-accounts.txt:"
 	@cat demo-accounts.txt 2>/dev/null || echo "(demo-accounts.txt is gone: civgrid user demo makes new ones)"
