@@ -280,23 +280,24 @@ static void test_points(void **state)
         json_string_value(json_object_get(json_object_get(out, "geometry"), "type")), "LineString");
     json_decref(out);
 
-    /* bad points: each refuses the batch and names the field */
+    /* bad points: each refuses the batch and names the point and field */
     static const struct {
         const char *json;
         int code;
         const char *field;
     } bad[] = {
-        {"[{\"t\": 1, \"lon\": 113.1, \"lat\": 22.6}]", CG_EINVAL, "t"},
-        {"[{\"lon\": 113.1, \"lat\": 22.6}]", CG_EMISSING, "t"},
-        {"[{\"t\": true, \"lon\": 113.1, \"lat\": 22.6}]", CG_ETYPE, "t"},
-        {"[{\"t\": \"yesterday\", \"lon\": 113.1, \"lat\": 22.6}]", CG_EINVAL, "t"},
-        {"[{\"t\": %NOW%, \"lon\": 181, \"lat\": 22.6}]", CG_EINVAL, "lon"},
-        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": -90.5}]", CG_EINVAL, "lat"},
-        {"[{\"t\": %NOW%, \"lon\": \"113\", \"lat\": 22}]", CG_ETYPE, "lon"},
-        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": 22, \"speed\": -1}]", CG_EINVAL, "speed"},
-        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": 22, \"alt\": 5}]", CG_EINVAL, "points"},
-        {"[{\"t\": %FUTURE%, \"lon\": 113, \"lat\": 22}]", CG_EINVAL, "t"},
-        {"[5]", CG_ETYPE, "points"},
+        {"[{\"t\": 1, \"lon\": 113.1, \"lat\": 22.6}]", CG_EINVAL, "points[0].t"},
+        {"[{\"lon\": 113.1, \"lat\": 22.6}]", CG_EMISSING, "points[0].t"},
+        {"[{\"t\": true, \"lon\": 113.1, \"lat\": 22.6}]", CG_ETYPE, "points[0].t"},
+        {"[{\"t\": \"yesterday\", \"lon\": 113.1, \"lat\": 22.6}]", CG_EINVAL, "points[0].t"},
+        {"[{\"t\": %NOW%, \"lon\": 181, \"lat\": 22.6}]", CG_EINVAL, "points[0].lon"},
+        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": -90.5}]", CG_EINVAL, "points[0].lat"},
+        {"[{\"t\": %NOW%, \"lon\": \"113\", \"lat\": 22}]", CG_ETYPE, "points[0].lon"},
+        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": 22, \"speed\": -1}]", CG_EINVAL,
+         "points[0].speed"},
+        {"[{\"t\": %NOW%, \"lon\": 113, \"lat\": 22, \"alt\": 5}]", CG_EINVAL, "points[0]"},
+        {"[{\"t\": %FUTURE%, \"lon\": 113, \"lat\": 22}]", CG_EINVAL, "points[0].t"},
+        {"[5]", CG_ETYPE, "points[0]"},
         {"[]", CG_EINVAL, "points"},
         {"{}", CG_ETYPE, "points"},
     };
