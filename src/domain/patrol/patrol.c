@@ -455,7 +455,8 @@ static json_t *patrol_json(const struct cg_patrol__row *r, const struct track *t
                   "account_id", (json_int_t)r->account_id, "login", r->login, "grid", r->grid,
                   "started_at", time_json(r->started_ms), "ended_at",
                   r->ended_ms ? time_json(r->ended_ms) : json_null(), "running", !r->ended_ms,
-                  "duration_s", (double)(end > r->started_ms ? end - r->started_ms : 0) / 1000.0);
+                  "duration_s",
+                  round((double)(end > r->started_ms ? end - r->started_ms : 0) / 100.0) / 10.0);
     if (t) {
         json_object_set_new(o, "points", json_integer((json_int_t)t->n));
         json_object_set_new(o, "distance_m", json_real(round(dist * 10) / 10));
