@@ -5,6 +5,8 @@
 #   make run           install what is missing, build, create the database, serve :8080
 #   make test          every test: unit (gcc and sanitizer builds), API, browser
 #   make lint          clang-format check and the house rules of tools/checksrc.sh
+#   make test-resilience   kill -9 and overload tests against build/civgridd (not in make test)
+#   make fuzz          libFuzzer harnesses of tests/fuzz/ for FUZZ_SECONDS each (tests/fuzz/fuzz.mk)
 #   make V=1           show the commands
 
 ifeq ($(SANITIZE),1)
@@ -128,6 +130,10 @@ test-unit: test-build
 test-api: test-build
 	$(Q)SUITES=api CIVGRIDD=$(CIVGRIDD) CIVGRID=$(CIVGRID) tools/run-tests.sh
 
+.PHONY: test-resilience
+test-resilience: $(CIVGRIDD) $(CIVGRID)
+	$(Q)CIVGRIDD=$(CIVGRIDD) CIVGRID=$(CIVGRID) node --test tests/resilience/
+
 lint:
 	$(Q)tools/checksrc.sh
 	$(Q)clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) src/app/server_main.c \
@@ -138,5 +144,6 @@ clean:
 
 include tests/bench/bench.mk
 include web/web.mk
+include tests/fuzz/fuzz.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
