@@ -11,6 +11,7 @@
 # lines, plus one step in tests/bench/run.sh. Settings go through the environment:
 #   make bench BENCH_RUNS=5 BENCH_SEED=2 BENCH_POINTS=1000000 BENCH_ONLY="locate fsync"
 #   BENCH_POSTGIS=0 (no reference)  BENCH_FRESH=1 (regenerate the data set)
+#   BENCH_HTTP_SECONDS=30 (wrk time of the intake benchmark)  BENCH_YEAR_EVENTS=1700000
 
 BENCH_SRC := $(sort $(wildcard tests/bench/*_bench.c))
 BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=build/bench/bin/%)
@@ -26,12 +27,12 @@ build/bench/bin/%: tests/bench/%.c $(BUILD)/libcivgrid.a
 	@echo "  BENCH-CC $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDOPT) -o $@ $< $(BUILD)/libcivgrid.a $(LDLIBS)
 
-bench-build: $(BENCH_BIN) $(CIVGRID)
+bench-build: $(BENCH_BIN) $(CIVGRID) $(CIVGRIDD)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)BENCH_CC="$(CC)" BENCH_CFLAGS="-std=c11 $(OPT)" BENCH_LDFLAGS="$(LDOPT)" \
-		CIVGRID=$(CIVGRID) tests/bench/run.sh
+		CIVGRID=$(CIVGRID) CIVGRIDD=$(CIVGRIDD) tests/bench/run.sh
 endif
 
 bench-clean:

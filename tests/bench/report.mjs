@@ -11,7 +11,7 @@
 //    "static_ref":{"value":53000,"unit":"points/s","source":"perf-notes: ..."}}  optional
 //   {"type":"info","id":"locate.mismatch","value":0}
 // A row's reference is the result named by "ref" when the run has it, else "static_ref"
-// (marked as such). Results whose id starts with "postgis." are references themselves.
+// (marked as such). Results whose id starts with "postgis." or "sqlite." are references themselves.
 // Machine facts are read here; BENCH_CC, BENCH_CFLAGS, BENCH_LDFLAGS name the compiler.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,7 @@ for (const r of results) {
   r.spread_pct = r.median ? ((r.max - r.min) / r.median) * 100 : 0;
 }
 const byId = Object.fromEntries(results.map((r) => [r.id, r]));
+const isRef = (id) => /^(postgis|sqlite)\./.test(id);
 
 // Units: "X/s" rates, or times "ns", "us", "ms", "s" (optionally "/what"). Returns the value
 // in per-second or in seconds, and the kind, so that 137 us/query compares with 250 ns/lookup.
@@ -83,7 +84,7 @@ function note(text) {
   return i + 1;
 }
 for (const r of results) {
-  if (r.id.startsWith('postgis.')) continue;
+  if (isRef(r.id)) continue;
   const live = r.ref && byId[r.ref];
   if (live) {
     r.reference = { kind: 'same run', id: live.id, what: live.what, value: live.median, unit: live.unit };
@@ -174,7 +175,8 @@ function num(v) {
   return v.toPrecision(2);
 }
 const pct = (v, signed) => (v == null ? '' : `${signed && v >= 0 ? '+' : ''}${v.toFixed(1)}%`);
-const times = (v) => (v == null ? '' : v >= 10 ? `${Math.round(v).toLocaleString('en-US')}x` : `${v.toFixed(2)}x`);
+const times = (v) =>
+  v == null ? '' : v >= 10 ? `${Math.round(v).toLocaleString('en-US')}x` : v >= 0.01 ? `${v.toFixed(2)}x` : `${v.toPrecision(2)}x`;
 
 const ownHeader = ['what', 'size', 'median', 'spread', 'unit', 'reference', 'ratio'];
 const refHeader = ['what', 'size', 'median', 'spread', 'unit'];
@@ -194,8 +196,8 @@ const cell = {
   committed: (r) => num(r.committed),
   change: (r) => pct(r.change_pct, true),
 };
-const ownRows = results.filter((r) => !r.id.startsWith('postgis.'));
-const refRows = results.filter((r) => r.id.startsWith('postgis.'));
+const ownRows = results.filter((r) => !isRef(r.id));
+const refRows = results.filter((r) => isRef(r.id));
 
 function text(header, rows) {
   const all = [header, ...rows.map((r) => header.map((h) => cell[h](r) ?? ''))];
@@ -251,6 +253,22 @@ if (info['postgis.knn.differ'] != null) {
 if (info['postgis.knn.available'] === false) checks.push(`PostGIS nearest reference not run: ${info['postgis.reason'] ?? 'not available'}`);
 if (info['postgis.available'] === false) checks.push(`PostGIS reference not run: ${info['postgis.reason'] ?? 'not available'}`);
 if (info['locate.skipped']) checks.push(`point-to-grid lookup not run: ${info['locate.skipped']}`);
+const int = (v) => Number(v).toLocaleString('en-US');
+for (const b of ['intake', 'dispatch']) {
+  if (info[`${b}.write_jobs`] == null) continue;
+  const jobs = info[`${b}.write_jobs`];
+  const commits = info[`${b}.commits`];
+  checks.push(
+    `${b}: ${int(jobs)} write jobs in ${int(commits)} commits (${commits ? (jobs / commits).toFixed(1) : '?'} a commit, ` +
+      `civgrid_db_write_jobs_total / civgrid_db_commits_total); answers other than 2xx: ${int(info[`${b}.non2xx`] ?? 0)}` +
+      (info[`${b}.socket_errors`] ? `, socket errors: ${int(info[`${b}.socket_errors`])}` : '') +
+      (info[`${b}.exhausted`] ? ` (${int(info[`${b}.exhausted`])} requests after the filed events ran out)` : '') +
+      (info['intake.events'] != null && b === 'intake' ? `; ${int(info['intake.events'])} events in the table at the end` : ''),
+  );
+}
+for (const b of ['intake', 'dispatch', 'dashboard']) {
+  if (info[`${b}.skipped`]) checks.push(`${b} not run: ${info[`${b}.skipped`]}`);
+}
 
 const legend = [
   'median and spread over the runs (spread: (max - min) / median); ratio: how many times better',

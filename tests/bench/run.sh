@@ -17,13 +17,18 @@
 #   BENCH_PG_POINTS=100000      points loaded into PostGIS; BENCH_PG_SECONDS=5 per pgbench run
 #   BENCH_FRESH=1               regenerate the cached data set (also done when the demo
 #                               generator, the migrations or data/ changed)
+#   BENCH_HTTP_SECONDS=30       wrk time of the intake benchmark (3 slices)
+#   BENCH_HTTP_CONNECTIONS=64   wrk connections (2 threads) of intake and dispatch
+#   BENCH_DISPATCH_EVENTS=100000, BENCH_DISPATCH_SECONDS=10   the dispatch benchmark
+#   BENCH_YEAR_EVENTS=1700000   events of the dashboard's year (cached by seed and size)
+#   BENCH_DASHBOARD_RUNS=1      timed answers of the dashboard and the KPIs (each takes seconds)
 #
 # Adding a benchmark: write tests/bench/NAME_bench.c (built by bench.mk) printing the
 # records described in report.mjs, add a function bench_NAME below and NAME to BENCHES.
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
-BENCHES="locate fsync nearest"
+BENCHES="locate fsync nearest intake dispatch dashboard"
 export BENCH_RUNS=${BENCH_RUNS:-5}
 export BENCH_SEED=${BENCH_SEED:-1}
 export BENCH_POINTS=${BENCH_POINTS:-1000000}
@@ -33,6 +38,7 @@ PG_POINTS=${BENCH_PG_POINTS:-100000}
 PG_SECONDS=${BENCH_PG_SECONDS:-5}
 PG_RUNS=$((BENCH_RUNS < 3 ? BENCH_RUNS : 3))
 CIVGRID=${CIVGRID:-build/civgrid}
+CIVGRIDD=${CIVGRIDD:-build/civgridd}
 OUT=build/bench
 BIN=$OUT/bin
 DATA=$OUT/data
@@ -154,6 +160,320 @@ bench_nearest() {
     elif [ "$POSTGIS" != 1 ]; then
         printf '{"type":"info","id":"postgis.knn.available","value":false,"reason":"BENCH_POSTGIS=0"}\n' >>"$LINES"
     fi
+}
+
+# ---- the HTTP benchmarks (intake, dispatch, dashboard) ------------------------------------
+#
+# Each starts the release civgridd on its own copy of the Dongguan demo under $OUT/http/
+# (durable: db.synchronous=full), signs in bench accounts with cheap argon2 (the sign-in is
+# not what is measured), drives the API from wrk in a separate process
+# (tests/bench/http_post.lua) or times GETs with curl, and stops the server.
+
+HTTP_DIR=$OUT/http
+HTTP_PASSWORD=bench-password-1234
+HTTP_PID=""
+HTTP_PORT=""
+
+# wrk from Debian: installed as root when missing (it is only needed by the bench).
+need_wrk() {
+    command -v wrk >/dev/null && return 0
+    if [ "$(id -u)" = 0 ] && [ "${BENCH_NO_INSTALL:-0}" != 1 ] && command -v apt-get >/dev/null; then
+        note "installing wrk (apt)"
+        apt-get update -qq >&2 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk >/dev/null 2>&1
+    fi
+    command -v wrk >/dev/null
+}
+
+# http_db NAME: a fresh copy of the Dongguan demo as $HTTP_DIR/NAME.db with the bench
+# accounts: bench.citizen (citizen, scope own: reports anywhere) and bench.duty (duty
+# officer of all Dongguan, grid:441900: accepts, files, dispatches, reads the KPIs).
+http_db() { # name [source-db]
+    local db=$HTTP_DIR/$1.db src=${2:-$DONGGUAN_DB}
+    mkdir -p "$HTTP_DIR"
+    rm -rf "$db" "$db"-* "$HTTP_DIR/media"
+    cp "$src" "$db" || return 1
+    http_accounts "$db"
+}
+http_accounts() { # db: adds the bench accounts when missing
+    local db=$1
+    if [ "$(sqlite3 "$db" "SELECT count(*) FROM account WHERE login = 'bench.citizen'")" = 0 ]; then
+        echo "$HTTP_PASSWORD" | "$CIVGRID" --db "$db" user add bench.citizen --name "Bench citizen" \
+            --role citizen --scope own --password-stdin >>"$OUT/http.log" 2>&1 || return 1
+        echo "$HTTP_PASSWORD" | "$CIVGRID" --db "$db" user add bench.duty --name "Bench duty officer" \
+            --role duty_officer --scope grid:441900 --password-stdin >>"$OUT/http.log" 2>&1 || return 1
+    fi
+}
+
+http_start() { # db: starts civgridd on a free port, sets HTTP_PID and HTTP_PORT
+    local db=$1 p i
+    for p in $(seq 18311 18399); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { HTTP_PORT=$p; break; }
+    done
+    [ -n "$HTTP_PORT" ] || return 1
+    "$CIVGRIDD" --db "$db" --port "$HTTP_PORT" --set db.synchronous=full \
+        --set http.workers=256 --set http.max_per_ip=1024 --set http.max_connections=2048 \
+        --set auth.argon2_mem_kib=8192 --set auth.argon2_ops=1 --set event.sweep_seconds=3600 \
+        --set log.level=warn --set media.dir="$PWD/$HTTP_DIR/media" >>"$OUT/http.log" 2>&1 &
+    HTTP_PID=$!
+    for i in $(seq 1 300); do
+        curl -sf "http://127.0.0.1:$HTTP_PORT/healthz" >/dev/null 2>&1 && return 0
+        kill -0 "$HTTP_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    note "civgridd did not start (see $OUT/http.log)"
+    http_stop
+    return 1
+}
+http_stop() {
+    if [ -n "$HTTP_PID" ]; then
+        kill "$HTTP_PID" 2>/dev/null
+        wait "$HTTP_PID" 2>/dev/null
+    fi
+    HTTP_PID="" HTTP_PORT=""
+}
+trap 'http_stop' EXIT
+
+http_login() { # login: prints the session token
+    curl -sf -X POST "http://127.0.0.1:$HTTP_PORT/api/v1/auth/login" -H 'Content-Type: application/json' \
+        -d "{\"login\":\"$1\",\"password\":\"$HTTP_PASSWORD\"}" |
+        node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token||""))'
+}
+http_metric() { # name: the value of a Prometheus counter of the running server
+    curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+# wrk_post MODE INPUT TOKEN SECONDS CONNECTIONS: one wrk run of tests/bench/http_post.lua;
+# prints its JSON summary line.
+wrk_post() {
+    BENCH_MODE=$1 BENCH_INPUT=$2 BENCH_TOKEN=$3 wrk -t2 -c"$5" -d"$4"s --timeout 10s \
+        -s tests/bench/http_post.lua "http://127.0.0.1:$HTTP_PORT" -- 2 2>>"$OUT/http.log" | tail -1
+}
+json_field() { # json field
+    node -e 'const o=JSON.parse(process.argv[1]);console.log(o[process.argv[2]]??"null")' "$1" "$2"
+}
+
+# The points of the intake: those of the lookup benchmark's points.csv that lie inside a grid
+# ("lon lat" lines); made by a short locate_bench run when the lookup benchmark did not run.
+http_points() {
+    HTTP_POINTS=$HTTP_DIR/points.txt
+    local csv=$OUT/points.csv
+    mkdir -p "$HTTP_DIR"
+    if [ ! -s "$csv" ]; then
+        csv=$HTTP_DIR/points.csv
+        "$BIN/locate_bench" --db "$DONGGUAN_DB" --points 100000 --runs 1 --seed "$BENCH_SEED" \
+            --points-out "$csv" --points-out-count 100000 >/dev/null 2>>"$OUT/http.log" || return 1
+    fi
+    awk -F, 'NR > 1 && $4 != "" { print $2, $3 }' "$csv" >"$HTTP_POINTS"
+    [ -s "$HTTP_POINTS" ]
+}
+
+# Prints a result record; samples is a comma-separated list.
+result() { # id what size unit better samples [extra-json]
+    printf '{"type":"result","id":"%s","what":"%s","size":"%s","unit":"%s","better":"%s","samples":[%s]%s}\n' \
+        "$1" "$2" "$3" "$4" "$5" "$6" "${7:+,$7}" >>"$LINES"
+}
+
+http_ready() { # name: the common checks; returns 1 (after a skip record) when it cannot run
+    if ! prepare_dongguan; then
+        skip "$1.skipped" "no Dongguan data set (see $OUT/demo.log)"
+        return 1
+    fi
+    if [ ! -x "$CIVGRIDD" ]; then
+        skip "$1.skipped" "$CIVGRIDD is not built"
+        return 1
+    fi
+    if ! command -v sqlite3 >/dev/null; then
+        skip "$1.skipped" "the sqlite3 shell is not installed"
+        return 1
+    fi
+    return 0
+}
+
+bench_intake() {
+    http_ready intake || return
+    if ! need_wrk; then
+        skip intake.skipped "wrk is not installed (apt-get install wrk)"
+        return
+    fi
+    local secs=${BENCH_HTTP_SECONDS:-30} conns=${BENCH_HTTP_CONNECTIONS:-64} slices=3
+    local slice=$(( secs / slices > 1 ? secs / slices : 1 )) i out tok c0 j0 c1 j1 n0 n1
+    local rps="" p50="" p99="" bad=0 sock=0
+    http_points || { skip intake.skipped "no points inside a grid (locate_bench)"; return; }
+    http_db intake && http_start "$HTTP_DIR/intake.db" ||
+        { skip intake.skipped "civgridd did not start on the copy (see $OUT/http.log)"; return; }
+    tok=$(http_login bench.citizen)
+    if [ -z "$tok" ]; then
+        http_stop
+        skip intake.skipped "sign-in of bench.citizen failed"
+        return
+    fi
+    note "event intake over HTTP: POST /api/v1/events, wrk $conns connections, $slices x ${slice} s, db.synchronous=full"
+    c0=$(http_metric civgrid_db_commits_total) j0=$(http_metric civgrid_db_write_jobs_total)
+    for i in $(seq 1 $slices); do
+        out=$(wrk_post intake "$HTTP_POINTS" "$tok" "$slice" "$conns")
+        echo "  intake slice $i: $out" >&2
+        [ -n "$out" ] || continue
+        rps+="${rps:+,}$(json_field "$out" rps)"
+        p50+="${p50:+,}$(awk -v v="$(json_field "$out" p50_us)" 'BEGIN { print v / 1000 }')"
+        p99+="${p99:+,}$(awk -v v="$(json_field "$out" p99_us)" 'BEGIN { print v / 1000 }')"
+        bad=$((bad + $(json_field "$out" non2xx))) sock=$((sock + $(json_field "$out" socket_errors)))
+    done
+    c1=$(http_metric civgrid_db_commits_total) j1=$(http_metric civgrid_db_write_jobs_total)
+    http_stop
+    local size="2,894 grids, $conns connections, fsync at every commit"
+    local aim='"static_ref":{"value":20000,"unit":"events/s","source":"aim of issue #6 item 10: 20,000 events/s sustained"}'
+    if [ -n "$rps" ]; then
+        result intake.rps "event intake, POST /api/v1/events (grid lookup, durable commit), wrk" \
+            "$size" "events/s" higher "$rps" "\"ref\":\"fsync.overwrite\",$aim"
+        result intake.p50 "the same, median latency" "$size" "ms/request" lower "$p50"
+        result intake.p99 "the same, 99th percentile latency" "$size" "ms/request" lower "$p99"
+    fi
+    info intake.non2xx "$bad"
+    info intake.socket_errors "$sock"
+    info intake.commits "$((c1 - c0))"
+    info intake.write_jobs "$((j1 - j0))"
+    info intake.events "$(sqlite3 "$HTTP_DIR/intake.db" 'SELECT count(*) FROM event')"
+    info intake.slice_s "$slice"
+}
+
+# Filed events made directly in the bench's copy (report, accept, file in the log, as the API
+# writes them), then one dispatch each through the API.
+bench_dispatch() {
+    http_ready dispatch || return
+    if ! need_wrk; then
+        skip dispatch.skipped "wrk is not installed (apt-get install wrk)"
+        return
+    fi
+    local n=${BENCH_DISPATCH_EVENTS:-100000} secs=${BENCH_DISPATCH_SECONDS:-10}
+    local conns=${BENCH_HTTP_CONNECTIONS:-64} tok out duty now
+    http_db dispatch || { skip dispatch.skipped "cannot copy the data set"; return; }
+    duty=$(sqlite3 "$HTTP_DIR/dispatch.db" "SELECT id FROM account WHERE login = 'bench.duty'")
+    now=$(($(date +%s) * 1000))
+    sqlite3 "$HTTP_DIR/dispatch.db" -cmd ".parameter set :n $n" -cmd ".parameter set :now $now" \
+        -cmd ".parameter set :actor $duty" -cmd ".parameter set :seed $BENCH_SEED" \
+        <tests/bench/filed_events.sql >>"$OUT/http.log" 2>&1 ||
+        { skip dispatch.skipped "filed_events.sql failed (see $OUT/http.log)"; return; }
+    sqlite3 "$HTTP_DIR/dispatch.db" "SELECT id FROM event WHERE state = 'filed' ORDER BY id" >"$HTTP_DIR/filed.txt"
+    http_start "$HTTP_DIR/dispatch.db" ||
+        { skip dispatch.skipped "civgridd did not start on the copy (see $OUT/http.log)"; return; }
+    tok=$(http_login bench.duty)
+    note "dispatch over HTTP: POST /api/v1/events/:id/actions, $n filed events, wrk $conns connections, ${secs} s"
+    local c0 j0 c1 j1
+    c0=$(http_metric civgrid_db_commits_total) j0=$(http_metric civgrid_db_write_jobs_total)
+    out=$(wrk_post dispatch "$HTTP_DIR/filed.txt" "$tok" "$secs" "$conns")
+    c1=$(http_metric civgrid_db_commits_total) j1=$(http_metric civgrid_db_write_jobs_total)
+    http_stop
+    echo "  dispatch: $out" >&2
+    [ -n "$out" ] || { skip dispatch.skipped "wrk gave no summary (see $OUT/http.log)"; return; }
+    local size="$n filed events, $conns connections, fsync at every commit"
+    result dispatch.rps "one workflow transition (dispatch) over HTTP, wrk" "$size" "transitions/s" higher \
+        "$(json_field "$out" rps)" '"ref":"fsync.overwrite"'
+    result dispatch.p50 "the same, median latency" "$size" "ms/request" lower \
+        "$(awk -v v="$(json_field "$out" p50_us)" 'BEGIN { print v / 1000 }')"
+    result dispatch.p99 "the same, 99th percentile latency" "$size" "ms/request" lower \
+        "$(awk -v v="$(json_field "$out" p99_us)" 'BEGIN { print v / 1000 }')"
+    info dispatch.non2xx "$(json_field "$out" non2xx)"
+    info dispatch.exhausted "$(json_field "$out" exhausted)"
+    info dispatch.commits "$((c1 - c0))"
+    info dispatch.write_jobs "$((j1 - j0))"
+    info dispatch.dispatched "$(sqlite3 "$HTTP_DIR/dispatch.db" "SELECT count(*) FROM event WHERE state = 'dispatched'")"
+}
+
+# A year of events (tests/bench/year_events.sql), cached by seed and size: sets YEAR_DB and
+# YEAR_END (the end of the year, Unix ms: the day the data set was made).
+prepare_year() {
+    local n=${BENCH_YEAR_EVENTS:-1700000}
+    YEAR_DB=$DATA/dongguan-seed$BENCH_SEED-year$n.db
+    local stamp_file=$YEAR_DB.stamp stamp
+    stamp="$(cat "$DATA/dongguan-seed$BENCH_SEED.stamp" 2>/dev/null) $(sha1sum <tests/bench/year_events.sql | cut -c1-16)"
+    if [ "${BENCH_FRESH:-0}" = 1 ] || [ "$(head -1 "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
+        rm -f "$YEAR_DB" "$YEAR_DB"-*
+    fi
+    if [ ! -f "$YEAR_DB" ]; then
+        local tmp=$DATA/.tmp-year.db t0 t1 end reporter
+        rm -f "$tmp" "$tmp"-*
+        cp "$DONGGUAN_DB" "$tmp" && http_accounts "$tmp" || return 1
+        reporter=$(sqlite3 "$tmp" "SELECT id FROM account WHERE login = 'bench.citizen'")
+        # the year ends at the start of this hour (China days: the dashboard's today and month)
+        end=$(( $(date +%s) / 3600 * 3600 * 1000 ))
+        note "generating a year of $n events into $YEAR_DB (once per seed)"
+        t0=$(date +%s.%N)
+        if ! sqlite3 "$tmp" -cmd ".parameter set :n $n" -cmd ".parameter set :end_ms $end" \
+            -cmd ".parameter set :seed $BENCH_SEED" -cmd ".parameter set :reporter $reporter" \
+            <tests/bench/year_events.sql >>"$OUT/http.log" 2>&1; then
+            rm -f "$tmp" "$tmp"-*
+            return 1
+        fi
+        t1=$(date +%s.%N)
+        info data.year_generate_s "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')"
+        mv "$tmp" "$YEAR_DB"
+        printf '%s\n%s\n' "$stamp" "$end" >"$stamp_file"
+    fi
+    YEAR_END=$(sed -n 2p "$stamp_file")
+    [ -n "$YEAR_END" ]
+}
+
+# DASH_RUNS timed GETs, in ms, comma-separated samples. No warm-up: over a year of events
+# one answer takes tens of seconds today (the KPIs scan), so BENCH_DASHBOARD_RUNS is 1 by
+# default; the copy of the data set has just been read, so the file is in the page cache.
+time_get() { # path token
+    local i s=""
+    for i in $(seq 1 "$DASH_RUNS"); do
+        s+="${s:+,}$(curl -sf -o /dev/null -w '%{time_total}' "http://127.0.0.1:$HTTP_PORT$1" \
+            -H "Authorization: Bearer $2" | awk '{ printf "%.3f", $1 * 1000 }')"
+    done
+    echo "$s"
+}
+# The same aggregate in the sqlite3 shell (the KPI statement of src/domain/event/event_store.c
+# with the bench's period), BENCH_RUNS times: ms samples.
+time_sql() { # db sql-file
+    local i s="" t
+    for i in $(seq 1 "$DASH_RUNS"); do
+        t=$(sqlite3 "$1" <"$2" 2>&1 | awk '/^Run Time/ { r = $4 } END { printf "%.3f", r * 1000 }')
+        s+="${s:+,}$t"
+    done
+    echo "$s"
+}
+
+bench_dashboard() {
+    http_ready dashboard || return
+    if ! prepare_year; then
+        skip dashboard.skipped "the year of events could not be made (see $OUT/http.log)"
+        return
+    fi
+    local n=${BENCH_YEAR_EVENTS:-1700000} tok from to s size
+    DASH_RUNS=${BENCH_DASHBOARD_RUNS:-1}
+    from=$(date -u -d "@$(( YEAR_END / 1000 - 365 * 86400 ))" +%Y-%m-%dT%H:%M:%SZ)
+    to=$(date -u -d "@$(( YEAR_END / 1000 ))" +%Y-%m-%dT%H:%M:%SZ)
+    http_db dashboard "$YEAR_DB" || { skip dashboard.skipped "cannot copy the data set"; return; }
+    http_start "$HTTP_DIR/dashboard.db" ||
+        { skip dashboard.skipped "civgridd did not start on the copy (see $OUT/http.log)"; return; }
+    tok=$(http_login bench.duty)
+    size="$(node -e 'console.log(Number(process.argv[1]).toLocaleString("en-US"))' "$n") events, a year, 2,894 grids"
+    note "dashboard and KPIs over a year of $n events, $DASH_RUNS run(s) each"
+    s=$(time_get /api/v1/dashboard "$tok") &&
+        result dashboard.get "GET /api/v1/dashboard (today, this month, open by state, warnings)" \
+            "$size" ms lower "$s" \
+            '"static_ref":{"value":5,"unit":"ms","source":"aim of issue #6 item 10: dashboard and KPIs under 5 ms"}'
+    s=$(time_get "/api/v1/kpi?by=town&from=$from&to=$to" "$tok") &&
+        result dashboard.kpi_town "GET /api/v1/kpi?by=town over the year" "$size" ms lower "$s" \
+            '"ref":"sqlite.kpi_town"'
+    http_stop
+    # The reference: the same statement in the sqlite3 shell on the same file.
+    {
+        echo ".timer on"
+        echo ".parameter init"
+        echo ".parameter set ?1 \"'${from%Z}.000Z'\""
+        echo ".parameter set ?2 \"'${to%Z}.000Z'\""
+        echo ".parameter set ?3 \"'441900'\""
+        echo ".parameter set ?4 \"'441900:'\""
+        echo ".parameter set ?5 NULL"
+        echo ".parameter set ?6 0"
+        cat tests/bench/kpi_town.sql
+    } >"$HTTP_DIR/kpi_town.sql"
+    s=$(time_sql "$HTTP_DIR/dashboard.db" "$HTTP_DIR/kpi_town.sql")
+    [ -n "$s" ] && result sqlite.kpi_town "the KPI statement by town in the sqlite3 shell, same file" \
+        "$size" ms lower "$s"
 }
 
 # ---- run ----------------------------------------------------------------------------------
