@@ -41,6 +41,8 @@ CREATE TABLE event (
 CREATE INDEX event_grid_state ON event(grid_code, state);
 CREATE INDEX event_state_deadline ON event(state, deadline_at);
 CREATE INDEX event_created ON event(created_at);
+-- Near-duplicates and repeats: recent events of one class (then the bounding box).
+CREATE INDEX event_class_created ON event(category_kind, category_code, created_at);
 
 CREATE TABLE event_log (
     id INTEGER PRIMARY KEY,
@@ -102,5 +104,7 @@ INSERT INTO risk_word(word, points) VALUES
     ('坍塌', 30), ('塌方', 30), ('危房', 20), ('触电', 30), ('溺水', 30), ('老人走失', 20),
     ('儿童走失', 30), ('精神病', 20), ('家暴', 25), ('食物中毒', 30);
 
--- On-site verification and checking (核实, 核查) are grid workers' work too.
-INSERT INTO role_permission(role, permission) VALUES ('grid_worker', 'event.verify');
+-- On-site verification and checking (核实, 核查) are grid workers' work too; hotline operators
+-- file what callers report (source hotline).
+INSERT INTO role_permission(role, permission) VALUES ('grid_worker', 'event.verify'),
+    ('hotline_operator', 'event.report');
