@@ -41,8 +41,9 @@ CREATE TABLE event (
 CREATE INDEX event_grid_state ON event(grid_code, state);
 CREATE INDEX event_state_deadline ON event(state, deadline_at);
 CREATE INDEX event_created ON event(created_at);
--- Near-duplicates and repeats: recent events of one class (then the bounding box).
-CREATE INDEX event_class_created ON event(category_kind, category_code, created_at);
+-- Near-duplicates and repeats: events of one class in a narrow band of longitude (the search
+-- box is a few hundred metres wide), then latitude and time.
+CREATE INDEX event_class_place ON event(category_kind, category_code, lon, lat);
 
 CREATE TABLE event_log (
     id INTEGER PRIMARY KEY,
