@@ -50,6 +50,25 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, const char *help,
 int cli_open_db(struct cli_ctx *ctx, bool create, bool migrate, struct cg_db **out_db);
 
 /*
+ * One option of cli_parse_opts(): "--name" sets *flag (a switch) or takes the
+ * next word into *value (an option with a value); exactly one is non-NULL.
+ */
+struct cli_opt {
+    const char *name;
+    bool *flag;
+    const char **value;
+};
+
+/*
+ * Parses argv against opts (ended by a {NULL} row): --help/-h prints help
+ * and returns -1; an unknown option, a missing value or more than max_pos
+ * positional words print why and return CLI_USAGE; otherwise the positional
+ * words go to pos[0..*out_npos) and 0 is returned.
+ */
+int cli_parse_opts(struct cli_ctx *ctx, int argc, char **argv, const char *help,
+                   const struct cli_opt *opts, char **pos, int max_pos, int *out_npos);
+
+/*
  * Reads the regular file path whole into *out (NUL-terminated, free() it) and
  * its length into *out_len; a file over max bytes is refused. Prints the error
  * and returns CLI_FAIL on failure.

@@ -82,6 +82,42 @@ int cli_parse(struct cli_ctx *ctx, int argc, char **argv, const char *help,
     return 0;
 }
 
+int cli_parse_opts(struct cli_ctx *ctx, int argc, char **argv, const char *help,
+                   const struct cli_opt *opts, char **pos, int max_pos, int *out_npos)
+{
+    *out_npos = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const struct cli_opt *o = opts;
+
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(help, stdout);
+            return -1;
+        }
+        while (o->name && strcmp(o->name, a)) {
+            o++;
+        }
+        if (o->name && o->flag) {
+            *o->flag = true;
+        } else if (o->name) {
+            if (i + 1 >= argc) {
+                cli_error(ctx, "%s needs a value", a);
+                return CLI_USAGE;
+            }
+            *o->value = argv[++i];
+        } else if (a[0] == '-' && a[1]) {
+            cli_error(ctx, "unknown option '%s' (see 'civgrid %s --help')", a, ctx->cmd);
+            return CLI_USAGE;
+        } else if (*out_npos < max_pos) {
+            pos[(*out_npos)++] = argv[i];
+        } else {
+            cli_error(ctx, "too many arguments (see 'civgrid %s --help')", ctx->cmd);
+            return CLI_USAGE;
+        }
+    }
+    return 0;
+}
+
 int cli_read_file(struct cli_ctx *ctx, const char *path, size_t max, char **out, size_t *out_len)
 {
     FILE *f = fopen(path, "rb");

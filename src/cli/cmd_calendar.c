@@ -42,43 +42,12 @@ struct cal_opts {
 
 static int parse(struct cli_ctx *ctx, int argc, char **argv, struct cal_opts *o)
 {
-    memset(o, 0, sizeof(*o));
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
+    const struct cli_opt opts[] = {{"--dry-run", &o->dry_run, NULL}, {"--from", NULL, &o->from},
+                                   {"--to", NULL, &o->to},           {"--add", NULL, &o->add},
+                                   {"--unit", NULL, &o->unit},       {NULL, NULL, NULL}};
 
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(calendar_help, stdout);
-            return -1;
-        }
-        if (!strcmp(a, "--dry-run")) {
-            o->dry_run = true;
-        } else if (!strcmp(a, "--from")) {
-            slot = &o->from;
-        } else if (!strcmp(a, "--to")) {
-            slot = &o->to;
-        } else if (!strcmp(a, "--add")) {
-            slot = &o->add;
-        } else if (!strcmp(a, "--unit")) {
-            slot = &o->unit;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error(ctx, "unknown option '%s' (see 'civgrid calendar --help')", a);
-            return CLI_USAGE;
-        } else if (o->npos < 4) {
-            o->pos[o->npos++] = argv[i];
-        } else {
-            cli_error(ctx, "too many arguments (see 'civgrid calendar --help')");
-            return CLI_USAGE;
-        }
-        if (slot) {
-            if (i + 1 >= argc) {
-                cli_error(ctx, "%s needs a value", a);
-                return CLI_USAGE;
-            }
-            *slot = argv[++i];
-        }
-    }
-    return 0;
+    memset(o, 0, sizeof(*o));
+    return cli_parse_opts(ctx, argc, argv, calendar_help, opts, o->pos, 4, &o->npos);
 }
 
 static const char *const weekday_abbr[] = {"", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};

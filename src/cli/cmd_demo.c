@@ -153,33 +153,35 @@ int cmd_demo(struct cli_ctx *ctx, int argc, char **argv)
     int64_t t0 = cg_time_mono_ns();
     int rc;
 
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(demo_help, stdout);
-            return CLI_OK;
+    const char *seed_s = NULL, *events_s = NULL;
+    const struct cli_opt opts[] = {{"--city", NULL, &city},
+                                   {"--seed", NULL, &seed_s},
+                                   {"--events", NULL, &events_s},
+                                   {NULL, NULL, NULL}};
+    char *pos[1];
+    int npos = 0;
+
+    rc = cli_parse_opts(ctx, argc, argv, demo_help, opts, pos, 0, &npos);
+    if (rc) {
+        return rc < 0 ? CLI_OK : rc;
+    }
+    if (seed_s) {
+        char *end = NULL;
+
+        errno = 0;
+        seed = strtoull(seed_s, &end, 10);
+        if (errno || !*seed_s || *end || *seed_s == '-') {
+            cli_error(ctx, "--seed takes a whole number");
+            return CLI_USAGE;
         }
-        if (!strcmp(argv[i], "--city") && i + 1 < argc) {
-            city = argv[++i];
-        } else if (!strcmp(argv[i], "--events") && i + 1 < argc) {
-            char *end = NULL;
+    }
+    if (events_s) {
+        char *end = NULL;
 
-            errno = 0;
-            events = strtol(argv[++i], &end, 10);
-            if (errno || !*argv[i] || *end || events < 0 || events > 100000) {
-                cli_error(ctx, "--events takes a number from 0 to 100000");
-                return CLI_USAGE;
-            }
-        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-            char *end = NULL;
-
-            errno = 0;
-            seed = strtoull(argv[++i], &end, 10);
-            if (errno || !*argv[i] || *end) {
-                cli_error(ctx, "--seed takes a whole number");
-                return CLI_USAGE;
-            }
-        } else {
-            cli_error(ctx, "unexpected '%s' (see 'civgrid demo --help')", argv[i]);
+        errno = 0;
+        events = strtol(events_s, &end, 10);
+        if (errno || !*events_s || *end || events < 0 || events > 100000) {
+            cli_error(ctx, "--events takes a number from 0 to 100000");
             return CLI_USAGE;
         }
     }

@@ -45,47 +45,13 @@ struct grid_opts {
 
 static int parse(struct cli_ctx *ctx, int argc, char **argv, struct grid_opts *o)
 {
-    memset(o, 0, sizeof(*o));
-    for (int i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char **slot = NULL;
+    const struct cli_opt opts[] = {{"--json", &o->json, NULL},       {"--number", &o->number, NULL},
+                                   {"--partial", &o->partial, NULL}, {"--gcj02", &o->gcj02, NULL},
+                                   {"--within", NULL, &o->within},   {"--at", NULL, &o->at},
+                                   {"--level", NULL, &o->level},     {NULL, NULL, NULL}};
 
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(grid_help, stdout);
-            return -1;
-        }
-        if (!strcmp(a, "--json")) {
-            o->json = true;
-        } else if (!strcmp(a, "--number")) {
-            o->number = true;
-        } else if (!strcmp(a, "--partial")) {
-            o->partial = true;
-        } else if (!strcmp(a, "--gcj02")) {
-            o->gcj02 = true;
-        } else if (!strcmp(a, "--within")) {
-            slot = &o->within;
-        } else if (!strcmp(a, "--at")) {
-            slot = &o->at;
-        } else if (!strcmp(a, "--level")) {
-            slot = &o->level;
-        } else if (a[0] == '-' && a[1]) {
-            cli_error(ctx, "unknown option '%s' (see 'civgrid grid --help')", a);
-            return CLI_USAGE;
-        } else if (o->npos < 4) {
-            o->pos[o->npos++] = argv[i];
-        } else {
-            cli_error(ctx, "too many arguments (see 'civgrid grid --help')");
-            return CLI_USAGE;
-        }
-        if (slot) {
-            if (i + 1 >= argc) {
-                cli_error(ctx, "%s needs a value", a);
-                return CLI_USAGE;
-            }
-            *slot = argv[++i];
-        }
-    }
-    return 0;
+    memset(o, 0, sizeof(*o));
+    return cli_parse_opts(ctx, argc, argv, grid_help, opts, o->pos, 4, &o->npos);
 }
 
 static void print_plan(const char *path, const struct cg_grid_plan *plan)
