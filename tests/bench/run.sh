@@ -22,6 +22,8 @@
 #   BENCH_DISPATCH_EVENTS=100000, BENCH_DISPATCH_SECONDS=10   the dispatch benchmark
 #   BENCH_YEAR_EVENTS=1700000   events of the dashboard's year (cached by seed and size)
 #   BENCH_DASHBOARD_RUNS=1      timed answers of the dashboard and the KPIs (each takes seconds)
+#   BENCH_OUT=build/bench       where results, logs and the HTTP servers' copies go (two runs
+#                               at once need two; the data sets stay in build/bench/data)
 #
 # Adding a benchmark: write tests/bench/NAME_bench.c (built by bench.mk) printing the
 # records described in report.mjs, add a function bench_NAME below and NAME to BENCHES.
@@ -39,12 +41,12 @@ PG_SECONDS=${BENCH_PG_SECONDS:-5}
 PG_RUNS=$((BENCH_RUNS < 3 ? BENCH_RUNS : 3))
 CIVGRID=${CIVGRID:-build/civgrid}
 CIVGRIDD=${CIVGRIDD:-build/civgridd}
-OUT=build/bench
-BIN=$OUT/bin
-DATA=$OUT/data
+OUT=${BENCH_OUT:-build/bench}       # results, logs and the servers' copies
+BIN=${BENCH_BIN:-build/bench/bin}    # the bench programs (bench.mk builds them here)
+DATA=${BENCH_DATA:-build/bench/data} # the cached data sets, shared by every OUT
 LINES=$OUT/lines.jsonl
 
-mkdir -p "$DATA"
+mkdir -p "$DATA" "$OUT"
 : >"$LINES"
 started=$(date +%s)
 loadavg() { cut -d' ' -f1 /proc/loadavg 2>/dev/null || echo null; }
