@@ -42,7 +42,9 @@
     X(PWCHANGE, -27, 403, "password_change_required", "change your password before going on")      \
     X(HEADERS, -28, 431, "headers_too_large", "the request headers are too large")                 \
     X(INVALIDGRIDS, -29, 422, "invalid_grids", "the grid file has problems: nothing was applied")  \
-    X(OUTSIDEGRIDS, -30, 422, "outside_grids", "the location lies outside every grid")
+    X(OUTSIDEGRIDS, -30, 422, "outside_grids", "the location lies outside every grid")             \
+    X(OVERLOADED, -31, 503, "overloaded", "the server is at its connection limit, try again")      \
+    X(TOOMANYCONN, -32, 429, "too_many_connections", "too many connections from this address")
 
 enum cg_err {
 #define CG_X(name, value, http, code, msg) CG_E##name = (value),

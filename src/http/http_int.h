@@ -69,6 +69,23 @@ int cg_http__serve_static(struct cg_req *req, const char *web_root, const char *
 /* Adds the headers every response carries (request id, nosniff, frame and referrer policy). */
 void cg_http__common_headers(struct cg_req *req, struct MHD_Response *resp);
 
+/* ---- connection admission (admit.c) ------------------------------------------------------ */
+
+struct cg_http__admit;
+struct cg_http__conn;
+struct sockaddr;
+/* Limits in all and per address; exempt (may be NULL) is an address not limited per address. */
+struct cg_http__admit *cg_http__admit_new(int max_total, int max_per_ip,
+                                          const struct sockaddr *exempt);
+void cg_http__admit_free(struct cg_http__admit *a);
+/* Counts a new connection from sa and decides its verdict; free with cg_http__admit_close(). */
+struct cg_http__conn *cg_http__admit_open(struct cg_http__admit *a, const struct sockaddr *sa);
+void cg_http__admit_close(struct cg_http__admit *a, struct cg_http__conn *c);
+/* 0 when c's requests may be served, else CG_EOVERLOADED or CG_ETOOMANYCONN with err set. */
+int cg_http__admit_verdict(const struct cg_http__conn *c, struct cg_error *err);
+/* Connections open now (admitted or not). */
+int cg_http__admit_open_count(struct cg_http__admit *a);
+
 /* ---- metrics ---------------------------------------------------------------------------- */
 
 struct cg_http_metrics;

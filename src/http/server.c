@@ -48,6 +48,7 @@ struct cg_http_server {
     _Atomic int inflight; /* requests between request line and completion */
     atomic_bool stopping;
     struct cg_http_metrics *metrics;
+    struct cg_http__admit *admit; /* connection counts and verdicts (admit.c) */
 
     pthread_mutex_t work_lock; /* guards the worker queue */
     pthread_cond_t work_cond;
@@ -191,6 +192,32 @@ static void on_request_done(void *cls, struct MHD_Connection *conn, void **con_c
     req_free(req);
     *con_cls = NULL;
     atomic_fetch_sub(&srv->inflight, 1);
+}
+
+/* MHD_OPTION_NOTIFY_CONNECTION: counts connections and decides whether each is admitted. */
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    struct cg_http_server *srv = cls;
+
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+
+        *socket_context = cg_http__admit_open(srv->admit, ci ? ci->client_addr : NULL);
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        cg_http__admit_close(srv->admit, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/*
+ * libmicrohttpd's own limits, above ours: connections between the two are
+ * accepted and answered 503/429 (admit.c); past these they are closed at accept.
+ */
+static unsigned headroom(int limit, int floor)
+{
+    return (unsigned)limit + (unsigned)(limit / 8 > floor ? limit / 8 : floor);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -468,6 +495,18 @@ static int precheck(struct cg_req *req, const char *path, struct cg_error *err)
     if (atomic_load(&srv->stopping)) {
         return cg_error_set(err, CG_ESHUTDOWN, NULL);
     }
+    {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        int rc = cg_http__admit_verdict(ci ? ci->socket_context : NULL, err);
+
+        if (rc) {
+            /* Shed: a short answer, and the slot comes back as soon as it is sent. */
+            cg_req_add_header(req, "Retry-After", "1");
+            cg_req_add_header(req, MHD_HTTP_HEADER_CONNECTION, "close");
+            return rc;
+        }
+    }
     if (strlen(req->raw_uri) > CG_HTTP_MAX_URI) {
         return cg_error_set(err, CG_EURITOOLONG, "the request URI is longer than %d bytes",
                             CG_HTTP_MAX_URI);
@@ -667,7 +706,9 @@ static enum MHD_Result queue(struct cg_req *req)
 static enum MHD_Result refuse_now(struct cg_req *req, int code, struct cg_error *err)
 {
     req_error_reply(req, code, err);
-    MHD_add_response_header(req->resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (!MHD_get_response_header(req->resp, MHD_HTTP_HEADER_CONNECTION)) {
+        MHD_add_response_header(req->resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     req->handled = true;
     return queue(req);
 }
@@ -836,6 +877,16 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
     srv->n_routes = n_routes;
     srv->app = app;
     srv->metrics = cg_http__metrics_new(n_routes);
+    {
+        struct sockaddr_storage proxy;
+        struct cg_error ignored = CG_ERROR_INIT; /* config checked the address */
+
+        srv->admit = cg_http__admit_new(
+            opt->max_connections, opt->max_per_ip,
+            *srv->trusted_proxy && !parse_address(srv->trusted_proxy, 0, &proxy, &ignored)
+                ? (struct sockaddr *)&proxy
+                : NULL);
+    }
     if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
         memset(rnd, 0, sizeof(rnd));
     }
@@ -855,12 +906,12 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
     srv->daemon = MHD_start_daemon(
         flags, (uint16_t)opt->port, NULL, NULL, on_access, srv, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)opt->threads, MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)opt->max_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)opt->idle_timeout_s,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)opt->max_header + CG_HTTP_MAX_URI + 32768,
-        MHD_OPTION_URI_LOG_CALLBACK, on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED,
-        on_request_done, srv, MHD_OPTION_END);
+        (unsigned)opt->threads, MHD_OPTION_CONNECTION_LIMIT, headroom(opt->max_connections, 8),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, headroom(opt->max_per_ip, 4),
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)opt->idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)opt->max_header + CG_HTTP_MAX_URI + 32768, MHD_OPTION_URI_LOG_CALLBACK,
+        on_request_start, srv, MHD_OPTION_NOTIFY_COMPLETED, on_request_done, srv, MHD_OPTION_END);
     if (!srv->daemon) {
         rc = cg_error_set(err, CG_EIO, "cannot listen on %s:%d (port in use, or no permission)",
                           opt->address, opt->port);
@@ -914,6 +965,7 @@ void cg_http_stop(struct cg_http_server *srv, int timeout_s)
     pthread_cond_destroy(&srv->work_cond);
     pthread_mutex_destroy(&srv->work_lock);
     cg_http__metrics_free(srv->metrics);
+    cg_http__admit_free(srv->admit);
     free(srv->workers);
     free(srv->address);
     free(srv->web_root);
