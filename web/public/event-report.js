@@ -4,21 +4,155 @@
 // accounts with event.resolve, report-only (报备) for staff.
 //
 // Offline: when POST api/v1/events cannot reach the server, the report goes
-// to the outbox (outbox.js, localStorage) and is sent when the network is
-// back; the page shows how many wait. The catalogue is cached by events.js
-// so that the category picker works offline once loaded.
+// to the outbox (outbox.js: the report in localStorage, its photos in
+// IndexedDB) and is sent when the network is back; the page shows how many
+// wait. The catalogue is cached by events.js so that the category picker
+// works offline once loaded.
+//
+// Photos (docs/MEDIA.md) are checked here against the server's limits before
+// anything is sent or queued (type read from the bytes, size, pixels), shown
+// as thumbnails, and attached after the event has been created: stage
+// `report`, or `before` and `after` for a self-resolved event. The point
+// starts at the device's GPS fix and can be moved on a map (report-map.js,
+// loaded with Leaflet for accounts that may read the map).
 
 import { useEffect, useMemo, useRef, useState } from './vendor/preact-hooks.js';
-import { api } from './api.js';
-import { t, formatDateTime } from './i18n.js';
+import { ApiError } from './api.js';
+import { t, formatBytes, formatDateTime } from './i18n.js';
 import { can, useSession } from './session.js';
 import { html, Icon, ErrorAlert, Notice, TextField, newId, useLoad, fieldError, errorText, useFocusInvalid } from './ui.js';
 import { CategorySelect, StateBadge, isCitizen, loadCatalogue, rememberDuplicates, stateText } from './events.js';
-import { SENT_EVENT, discard, enqueue, flush, queued, subscribe } from './outbox.js';
+import { SENT_EVENT, discard, flush, queued, submitReport, subscribe } from './outbox.js';
 import { PatrolPanel } from './patrol.js';
 
 const FIELDS = ['category', 'title', 'description', 'people', 'address', 'lon', 'lat', 'kind', 'note'];
 const empty = { category: '', title: '', description: '', people: '', address: '', lon: '', lat: '', kind: 'normal', note: '' };
+
+// The server's limits (docs/MEDIA.md): media.max_photo's default, and the
+// pixel bounds checked before decoding. A server set lower answers 413, shown
+// with its message.
+export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+const MAX_SIDE = 16_000;
+const MAX_PIXELS = 50_000_000;
+/** Photos per stage: bounds what a phone keeps offline. */
+export const MAX_PHOTOS = 9;
+
+/** The type of an image from its first bytes, as the server sniffs it, or ''. */
+export function sniffType(b) {
+  if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'image/jpeg';
+  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (b.length >= 8 && png.every((v, i) => b[i] === v)) return 'image/png';
+  const ascii = (from, to) => String.fromCharCode(...b.slice(from, to));
+  if (b.length >= 12 && ascii(0, 4) === 'RIFF' && ascii(8, 12) === 'WEBP') return 'image/webp';
+  return '';
+}
+
+/**
+ * Checks a chosen file against the server's rules; resolves to
+ * {ok: photo} ({blob, type, name, url, width, height}) or {error: text}.
+ */
+async function checkPhoto(file) {
+  const name = file.name || t('report.photo.unnamed');
+  if (file.size === 0) return { error: t('report.photo.empty', { name }) };
+  if (file.size > MAX_PHOTO_BYTES) {
+    return { error: t('report.photo.too_big', { name, size: formatBytes(file.size), max: formatBytes(MAX_PHOTO_BYTES) }) };
+  }
+  const type = sniffType(new Uint8Array(await file.slice(0, 12).arrayBuffer()));
+  if (!type) return { error: t('report.photo.not_image', { name }) };
+  const url = URL.createObjectURL(file);
+  const img = new Image();
+  img.src = url;
+  try {
+    await img.decode();
+  } catch {
+    URL.revokeObjectURL(url);
+    return { error: t('report.photo.broken', { name }) };
+  }
+  const { naturalWidth: width, naturalHeight: height } = img;
+  if (width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS) {
+    URL.revokeObjectURL(url);
+    return { error: t('report.photo.too_many_px', { name, w: width, h: height }) };
+  }
+  return { ok: { blob: file, type, name, url, width, height } };
+}
+
+let photoSeq = 0;
+
+/** Chooses or takes photos for one stage, with thumbnails; `photos` is the list, onChange(list). */
+function PhotoPicker({ stage, label, photos, onChange, busy }) {
+  const [errors, setErrors] = useState([]);
+  const [checking, setChecking] = useState(false);
+  const id = useMemo(() => newId(`rep-photo-${stage}`), [stage]);
+  const onFiles = async (e) => {
+    const input = e.currentTarget;
+    const files = [...(input.files ?? [])];
+    input.value = ''; // the same file may be chosen again after being removed
+    setChecking(true);
+    const bad = [];
+    const good = [];
+    for (const f of files) {
+      if (photos.length + good.length >= MAX_PHOTOS) {
+        bad.push(t('report.photo.too_many', { n: MAX_PHOTOS }));
+        break;
+      }
+      const r = await checkPhoto(f);
+      if (r.ok) good.push({ ...r.ok, stage, key: (photoSeq += 1) });
+      else bad.push(r.error);
+    }
+    setErrors(bad);
+    setChecking(false);
+    if (good.length) onChange([...photos, ...good]);
+  };
+  const remove = (p) => {
+    URL.revokeObjectURL(p.url);
+    onChange(photos.filter((x) => x !== p));
+  };
+  return html`<div class="form-field report-photos" data-testid=${`report-photos-${stage}`} data-count=${photos.length}>
+    <label for=${id}>${label}</label>
+    ${photos.length > 0 &&
+    html`<ul class="report-thumbs">
+      ${photos.map(
+        (p) => html`<li key=${p.key} data-testid="report-thumb">
+          <img src=${p.url} alt=${p.name} width=${p.width} height=${p.height} />
+          <button type="button" class="report-thumb-remove" onClick=${() => remove(p)} disabled=${busy} aria-label=${t('report.photo.remove', { name: p.name })} data-testid="report-thumb-remove">
+            <${Icon} name="close" />
+          </button>
+        </li>`,
+      )}
+    </ul>`}
+    <input
+      id=${id}
+      class="report-photo-input"
+      type="file"
+      accept="image/jpeg,image/png,image/webp,image/*"
+      capture="environment"
+      multiple
+      disabled=${busy || checking}
+      onChange=${onFiles}
+      data-testid=${`report-photo-input-${stage}`}
+    />
+    <p class="muted">${t('report.photo.hint', { n: MAX_PHOTOS, max: formatBytes(MAX_PHOTO_BYTES) })}</p>
+    ${errors.map((m) => html`<p class="form-error" data-testid="report-photo-error">${m}</p>`)}
+  </div>`;
+}
+
+// The map picker (report-map.js), loaded the first time: it brings Leaflet.
+let pickerModule = null;
+
+function MapSlot(props) {
+  const [mod, setMod] = useState(pickerModule);
+  useEffect(() => {
+    if (mod) return;
+    import('./report-map.js').then(
+      (m) => {
+        pickerModule = m;
+        setMod(m);
+      },
+      () => {}, // not loaded (offline before any visit): the coordinate fields remain
+    );
+  }, []);
+  return mod ? html`<${mod.MapPicker} ...${props} />` : null;
+}
 
 /** The queued reports of the signed-in account, kept current. */
 export function useOutbox(login) {
@@ -51,8 +185,10 @@ function OutboxPanel({ login }) {
         (e) => html`<li key=${e.id} data-testid="outbox-item" data-error=${e.error ? e.error.code : ''}>
           <span class="cell-main">${e.body.title}</span>
           <span class="cell-sub">${t('outbox.queued_at', { time: formatDateTime(new Date(e.queued_at)) })}</span>
+          ${(e.photos?.length ?? 0) > 0 && html`<span class="cell-sub" data-testid="outbox-photos">${t('outbox.photos', { n: e.photos.length })}</span>`}
+          ${e.event && html`<span class="cell-sub" data-testid="outbox-event">${t('outbox.event_sent', { id: e.event.id })}</span>`}
           ${e.error &&
-          html`<span class="form-error">${errorText({ code: e.error.code, serverMessage: e.error.message, status: e.error.status })}</span>
+          html`<span class="form-error">${e.error.photo ? `${t('outbox.photo_refused', { name: e.error.photo })} ` : ''}${errorText({ code: e.error.code, serverMessage: e.error.message, status: e.error.status })}</span>
             <button type="button" class="link-btn" onClick=${() => discard(e.id)} data-testid="outbox-discard">${t('outbox.discard')}</button>`}
         </li>`,
       )}
@@ -66,11 +202,20 @@ function OutboxPanel({ login }) {
 
 function Created({ ev, onAnother }) {
   const dups = Array.isArray(ev.duplicates) ? ev.duplicates : [];
+  const photoErrors = ev.photoErrors ?? [];
+  const uploaded = (ev.photoCount ?? 0) - photoErrors.length - (ev.queuedPhotos ?? 0);
   return html`<article class="card report-done" data-testid="report-done" data-id=${ev.id}>
     <h2 class="card-title"><${Icon} name="check" />${t('report.done.title')}</h2>
     <p>
       ${t('report.done.body', { id: ev.id, grid: ev.grid })} <${StateBadge} state=${ev.state} />
     </p>
+    ${uploaded > 0 && html`<p data-testid="report-photos-sent" data-count=${uploaded}>${t('report.photo.sent', { n: uploaded })}</p>`}
+    ${ev.queuedPhotos > 0 && html`<${Notice} kind="warn" testid="report-photos-queued">${t('report.photo.queued', { n: ev.queuedPhotos })}<//>`}
+    ${photoErrors.map(
+      (p) => html`<p class="form-error" data-testid="report-photo-refused">
+        ${t('outbox.photo_refused', { name: p.name })} ${errorText(p.error)}
+      </p>`,
+    )}
     ${dups.length > 0 &&
     html`<div data-testid="report-duplicates">
       <p>${t('report.duplicates', { n: dups.length })}</p>
@@ -90,7 +235,7 @@ function Created({ ev, onAnother }) {
 }
 
 export function ReportPage() {
-  const { me } = useSession();
+  const { me, offline } = useSession();
   const citizen = isCitizen(me);
   const catalogue = useLoad((signal) => loadCatalogue(signal), []);
   const [form, setForm] = useState(empty);
@@ -101,6 +246,7 @@ export function ReportPage() {
   const [sentNotice, setSentNotice] = useState(0);
   const [geo, setGeo] = useState({ busy: false, error: '' });
   const [tries, setTries] = useState(0);
+  const [photos, setPhotos] = useState({ report: [], before: [], after: [] });
   const formRef = useRef(null);
   useFocusInvalid(formRef, tries);
   const ids = useMemo(() => Object.fromEntries(FIELDS.map((k) => [k, newId(`rep-${k}`)])), []);
@@ -118,7 +264,9 @@ export function ReportPage() {
     ...(!citizen ? [{ value: 'report_only', label: t('event.kind.report_only') }] : []),
   ];
 
-  const locate = () => {
+  // `auto`: the fix asked for when the form opens, which must not overwrite a point the user
+  // has typed or picked meanwhile.
+  const locate = (auto = false) => {
     if (!navigator.geolocation) {
       setGeo({ busy: false, error: t('report.geo.unavailable') });
       return;
@@ -126,13 +274,29 @@ export function ReportPage() {
     setGeo({ busy: true, error: '' });
     navigator.geolocation.getCurrentPosition(
       (pos) => {
-        setForm((f) => ({ ...f, lon: pos.coords.longitude.toFixed(6), lat: pos.coords.latitude.toFixed(6) }));
+        const lon = pos.coords.longitude.toFixed(6);
+        const lat = pos.coords.latitude.toFixed(6);
+        setForm((f) => (auto && (f.lon !== '' || f.lat !== '') ? f : { ...f, lon, lat }));
         setGeo({ busy: false, error: '' });
       },
       (err) => setGeo({ busy: false, error: err.code === 1 ? t('report.geo.denied') : t('report.geo.failed') }),
       { enableHighAccuracy: true, timeout: 15_000, maximumAge: 30_000 },
     );
   };
+
+  useEffect(() => {
+    if (!created) locate(true);
+  }, [created]);
+
+  // Thumbnails are object URLs: released with the page.
+  const photosRef = useRef(photos);
+  photosRef.current = photos;
+  useEffect(() => () => Object.values(photosRef.current).flat().forEach((p) => URL.revokeObjectURL(p.url)), []);
+  const clearPhotos = () => {
+    Object.values(photos).flat().forEach((p) => URL.revokeObjectURL(p.url));
+    setPhotos({ report: [], before: [], after: [] });
+  };
+  const pick = (lon, lat) => setForm((f) => ({ ...f, lon: lon.toFixed(6), lat: lat.toFixed(6) }));
 
   /** Checks done in the browser, so that an offline report is not queued broken. */
   function check() {
@@ -172,22 +336,29 @@ export function ReportPage() {
     if (form.address.trim()) body.address = form.address.trim();
     if (form.people !== '') body.people = Number(form.people);
     if (form.kind === 'self_resolved' && form.note.trim()) body.note = form.note.trim();
+    const list = (form.kind === 'self_resolved' ? [...photos.before, ...photos.after] : photos.report).map((p) => ({
+      blob: p.blob,
+      type: p.type,
+      stage: p.stage,
+      name: p.name,
+    }));
     setBusy(true);
     setError(null);
     try {
-      const ev = await api('api/v1/events', { method: 'POST', body });
-      rememberDuplicates(ev.id, ev.duplicates);
-      setCreated(ev);
-      setForm(empty);
-    } catch (err) {
-      if (err.code === 'network') {
-        enqueue(me.login, body);
+      const r = await submitReport(me.login, body, list);
+      if (r.queued) {
         setQueuedNow(true);
         setForm({ ...empty, category: form.category, lon: form.lon, lat: form.lat });
       } else {
-        setError(err);
-        setTries((n) => n + 1);
+        rememberDuplicates(r.event.id, r.event.duplicates);
+        setCreated({ ...r.event, photoCount: list.length, photoErrors: r.photoErrors, queuedPhotos: r.queuedPhotos });
+        setForm(empty);
       }
+      clearPhotos();
+    } catch (err) {
+      // A refused report; or photos that could not be kept offline (no IndexedDB, storage full).
+      setError(err instanceof ApiError ? err : { code: 'photo_store', serverMessage: '' });
+      setTries((n) => n + 1);
     } finally {
       setBusy(false);
     }
@@ -211,6 +382,7 @@ export function ReportPage() {
       </div>
     </div>
 
+    ${offline && html`<${Notice} kind="warn" testid="session-offline">${t('session.offline')}<//>`}
     ${sentNotice > 0 && html`<${Notice} kind="ok" testid="outbox-sent">${t('outbox.sent', { n: sentNotice })}<//>`}
     ${queuedNow && html`<${Notice} kind="warn" testid="report-queued">${t('report.queued')}<//>`}
     <${OutboxPanel} login=${me.login} />
@@ -292,7 +464,8 @@ export function ReportPage() {
                 testid="report-lat"
               />
             </div>
-            <button type="button" class="btn btn-small" onClick=${locate} disabled=${geo.busy} data-testid="report-locate">
+            ${can(me, 'grid.read') && html`<${MapSlot} lon=${form.lon} lat=${form.lat} onPick=${pick} login=${me.login} />`}
+            <button type="button" class="btn btn-small" onClick=${() => locate(false)} disabled=${geo.busy} data-testid="report-locate">
               <${Icon} name="grid" />${geo.busy ? t('report.geo.busy') : t('report.geo.use')}
             </button>
             ${geo.error && html`<p class="form-error" data-testid="report-geo-error">${geo.error}</p>`}
@@ -321,6 +494,10 @@ export function ReportPage() {
             <label for=${ids.note}>${t('report.resolve_note')}</label>
             <textarea id=${ids.note} rows="2" value=${form.note} data-testid="report-note" onInput=${(e) => set('note')(e.currentTarget.value)}></textarea>
           </div>`}
+          ${form.kind === 'self_resolved'
+            ? html`<${PhotoPicker} stage="before" label=${t('report.photo.before')} photos=${photos.before} onChange=${(l) => setPhotos((p) => ({ ...p, before: l }))} busy=${busy} />
+                <${PhotoPicker} stage="after" label=${t('report.photo.after')} photos=${photos.after} onChange=${(l) => setPhotos((p) => ({ ...p, after: l }))} busy=${busy} />`
+            : html`<${PhotoPicker} stage="report" label=${t('report.photo.report')} photos=${photos.report} onChange=${(l) => setPhotos((p) => ({ ...p, report: l }))} busy=${busy} />`}
           ${formError && html`<${ErrorAlert} error=${formError} testid="report-error" />`}
           <div class="form-actions">
             <button type="submit" class="btn btn-primary btn-block" disabled=${busy} data-testid="report-submit">
