@@ -106,6 +106,33 @@ function redirectFor(route, def, session) {
 
 // ---------------------------------------------------------------------------
 // Session
+//
+// The account as last seen online is kept (ME_KEY: login, name, roles, scope,
+// permissions) so that a phone opened without a network still shows its
+// pages, the report form and the outbox above all: only while the browser
+// holds a session cookie, marked `offline`, and checked again as soon as the
+// network is back. The server decides every request anyway.
+
+const ME_KEY = 'civgrid.me';
+const ME_FIELDS = ['id', 'login', 'name', 'display_name', 'roles', 'scope', 'permissions', 'must_change_password', 'must_enrol_totp'];
+
+function keepMe(me) {
+  try {
+    if (me) localStorage.setItem(ME_KEY, JSON.stringify(Object.fromEntries(ME_FIELDS.filter((k) => k in me).map((k) => [k, me[k]]))));
+    else localStorage.removeItem(ME_KEY);
+  } catch {
+    /* not kept: offline, the app shows the session error */
+  }
+}
+
+function keptMe() {
+  try {
+    const me = JSON.parse(localStorage.getItem(ME_KEY) ?? 'null');
+    return me && typeof me.login === 'string' && Array.isArray(me.permissions) ? me : null;
+  } catch {
+    return null;
+  }
+}
 
 function useSessionState() {
   const [session, setSession] = useState(() => ({
@@ -117,20 +144,27 @@ function useSessionState() {
 
   const reload = useCallback(async () => {
     if (!hasSession()) {
+      keepMe(null);
       setSession({ state: 'anonymous', me: null, error: null, expired: false });
       return null;
     }
     try {
       const me = await api('api/v1/auth/me', { quiet: true });
+      keepMe(me);
       setSession({ state: 'signed-in', me, error: null, expired: false });
       return me;
     } catch (error) {
       if (error.code === 'unauthenticated') {
         forgetSession();
+        keepMe(null);
         setSession({ state: 'anonymous', me: null, error: null, expired: true });
       } else {
-        // A passing failure (network, server busy) keeps a known account signed in.
-        setSession((s) => (s.me ? s : { ...s, state: 'error', error }));
+        // A passing failure (network, server busy) keeps a known account signed in;
+        // without a network, the account last seen (see ME_KEY).
+        const kept = error.code === 'network' ? keptMe() : null;
+        setSession((s) =>
+          s.me ? s : kept ? { state: 'signed-in', me: kept, error: null, expired: false, offline: true } : { ...s, state: 'error', error },
+        );
       }
       return null;
     }
@@ -143,6 +177,7 @@ function useSessionState() {
       /* the session is gone either way for this browser */
     }
     forgetSession();
+    keepMe(null);
     setSession({ state: 'anonymous', me: null, error: null, expired: false });
     navigate('/login');
   }, []);
@@ -153,17 +188,21 @@ function useSessionState() {
     onSessionError((err) => {
       if (err.code === 'unauthenticated') {
         forgetSession();
+        keepMe(null);
         setSession({ state: 'anonymous', me: null, error: null, expired: true });
       } else {
         reload();
       }
     });
+    // An account taken from ME_KEY while offline is checked once the network is back.
+    window.addEventListener('online', reload);
     // Back to a tab left open: the session may have ended (idle timeout, sign-out
     // elsewhere) or its roles changed meanwhile.
     const onVisible = () => document.visibilityState === 'visible' && hasSession() && reload();
     document.addEventListener('visibilitychange', onVisible);
     return () => {
       onSessionError(null);
+      window.removeEventListener('online', reload);
       document.removeEventListener('visibilitychange', onVisible);
     };
   }, [reload]);
@@ -639,3 +678,11 @@ function App() {
 }
 
 render(html`<${App} />`, document.getElementById('app'));
+
+// The service worker (sw.js) keeps the app shell so that the app opens without a network
+// once it has been opened with one. Browsers allow it on https and on localhost only.
+if ('serviceWorker' in navigator && window.isSecureContext) {
+  navigator.serviceWorker.register('sw.js').catch(() => {
+    /* no offline shell: the app works as before */
+  });
+}
