@@ -384,6 +384,15 @@ describe('offline', () => {
       const api = Object.values(cached).flat().filter((p) => p.startsWith('/api/'));
       assert.deepEqual([...new Set(api)].filter((p) => p !== '/api/v1/routes'), [], 'no API answer is cached');
 
+      // A file the page names to the worker is kept too (how the files of the first visit,
+      // loaded before the worker was there, and modules not in its list are kept).
+      await w.evaluate(async () => {
+        const reg = await navigator.serviceWorker.ready;
+        reg.active.postMessage({ type: 'keep', urls: ['vendor/preact.js.map', 'api/v1/auth/me'] });
+      });
+      await w.waitForFunction(async () => Boolean(await caches.match('vendor/preact.js.map')));
+      assert.equal(await w.evaluate(async () => Boolean(await caches.match('api/v1/auth/me'))), false, 'but never an API answer');
+
       await gpsFix(w);
       await worker.context.setOffline(true);
       await w.getByTestId('report-title').fill('离线带照片的上报');

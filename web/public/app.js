@@ -682,7 +682,15 @@ render(html`<${App} />`, document.getElementById('app'));
 // The service worker (sw.js) keeps the app shell so that the app opens without a network
 // once it has been opened with one. Browsers allow it on https and on localhost only.
 if ('serviceWorker' in navigator && window.isSecureContext) {
-  navigator.serviceWorker.register('sw.js').catch(() => {
-    /* no offline shell: the app works as before */
-  });
+  navigator.serviceWorker
+    .register('sw.js')
+    .then(() => navigator.serviceWorker.ready)
+    .then((reg) => {
+      // The files this page loaded before the worker was there (see sw.js, "message").
+      const urls = performance.getEntriesByType('resource').map((e) => e.name);
+      reg.active?.postMessage({ type: 'keep', urls: [location.href.split('#')[0], ...urls] });
+    })
+    .catch(() => {
+      /* no offline shell: the app works as before */
+    });
 }

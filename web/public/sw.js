@@ -57,6 +57,8 @@ const API_KEPT = new Set(['api/v1/routes']);
 
 const scopeUrl = new URL(self.registration.scope);
 const rel = (url) => (url.pathname.startsWith(scopeUrl.pathname) ? url.pathname.slice(scopeUrl.pathname.length) : null);
+/** The cache key of a file: relative to this worker, the index as './' ('' would name sw.js). */
+const keyOf = (path, search) => (path === '' ? './' : path + search);
 
 self.addEventListener('install', (event) => {
   event.waitUntil(
@@ -82,6 +84,27 @@ self.addEventListener('activate', (event) => {
         if (name.startsWith('civgrid-') && !keep.has(name)) await caches.delete(name);
       }
       await self.clients.claim();
+    })(),
+  );
+});
+
+// The page tells which files it has loaded (app.js, once this worker is active): the first
+// visit loads them before the worker controls it, and a module not in SHELL (one added since)
+// must not be missing offline.
+self.addEventListener('message', (event) => {
+  const urls = event.data?.type === 'keep' && Array.isArray(event.data.urls) ? event.data.urls : [];
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(SHELL_CACHE);
+      await Promise.allSettled(
+        urls.slice(0, 200).map(async (u) => {
+          const url = new URL(u, self.location.href);
+          const path = url.origin === self.location.origin ? rel(url) : null;
+          if (path === null || path.startsWith('api/') || (await cache.match(keyOf(path, url.search)))) return;
+          const res = await fetch(url, { cache: 'no-cache' });
+          if (res.ok && res.type === 'basic') await cache.put(keyOf(path, url.search), res);
+        }),
+      );
     })(),
   );
 });
@@ -124,6 +147,6 @@ self.addEventListener('fetch', (event) => {
     return; // network only: nothing personal is ever stored here
   }
   // Pages are one page (hash routes): any navigation is the app's index.
-  const key = request.mode === 'navigate' ? './' : path + url.search;
+  const key = request.mode === 'navigate' ? './' : keyOf(path, url.search);
   event.respondWith(networkFirst(request, SHELL_CACHE, key));
 });
