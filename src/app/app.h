@@ -19,6 +19,7 @@ struct cg_calendar;
 struct cg_events;
 struct cg_patrols;
 struct cg_media;
+struct cg_live;
 
 struct cg_app {
     const struct cg_config *cfg;
@@ -30,6 +31,7 @@ struct cg_app {
     struct cg_events *events;      /* events and their workflow */
     struct cg_patrols *patrols;    /* patrols, worker positions and visits */
     struct cg_media *media;        /* photos of events */
+    struct cg_live *live;          /* the live map's hub (domain/live) */
     struct cg_http_server *http;
     int64_t started_ms;      /* wall clock */
     int64_t started_mono_ns; /* monotonic, for uptime */

@@ -59,6 +59,13 @@ struct cg_config {
     char *map_tile_attribution;
     char *map_tile_crs; /* "wgs84" or "gcj02" */
 
+    /* live map */
+    int64_t live_max_subscribers; /* live map streams open at once */
+    int64_t live_queue_kib;       /* unsent KiB a live stream may have before it is dropped */
+    int64_t live_poll_ms;         /* between two polls of the change feeds */
+    int64_t live_heartbeat_s;     /* a comment line to a quiet stream */
+    int64_t live_max_stream_s;    /* a stream ends after this long; the browser reconnects */
+
     char *log_level;
     char *log_file; /* "" = stderr */
 };

@@ -16,6 +16,7 @@
 #include "domain/calendar/calendar.h"
 #include "domain/event/event.h"
 #include "domain/grid/index.h"
+#include "domain/live/live.h"
 #include "domain/patrol/patrol.h"
 #include "domain/media/media.h"
 #include "domain/pii/pii.h"
@@ -360,6 +361,19 @@ int main(int argc, char **argv)
     }
     app.events = cg_events_new(app.db, app.grids, app.calendar);
     app.patrols = cg_patrols_new(app.db, app.grids, app.events);
+    {
+        struct cg_live_options lo = {(int)cfg.live_max_subscribers,
+                                     (size_t)cfg.live_queue_kib * 1024, (int)cfg.live_poll_ms,
+                                     (int)cfg.live_heartbeat_s * 1000, (int)cfg.live_max_stream_s};
+
+        rc = cg_live_start(app.db, app.calendar, &lo, &app.live, &err);
+        if (rc) {
+            cg_log_json(CG_LOG_ERROR, "cannot start the live map",
+                        json_pack("{s:s}", "detail", err.message));
+            rc = 1;
+            goto out;
+        }
+    }
     if (cg_patrols_load(app.patrols, &err)) {
         cg_log_json(CG_LOG_ERROR, "cannot load the workers' positions",
                     json_pack("{s:s}", "detail", err.message));
@@ -423,6 +437,7 @@ int main(int argc, char **argv)
     rc = 0;
 out:
     cg_http_stop(app.http, 0);
+    cg_live_stop(app.live); /* after the server: its streams are over */
     cg_auth_free(app.auth);
     cg_media_free(app.media);
     cg_patrols_free(app.patrols);

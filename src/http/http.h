@@ -100,6 +100,37 @@ int cg_reply_blob(struct cg_req *req, const char *content_type, void *data, size
 /* Replies {"error":{"code","message","field","request_id"}} for code, using err's detail. */
 int cg_reply_error(struct cg_req *req, int code, const struct cg_error *err);
 
+/* ---- streams (Server-Sent Events, docs/HTTP.md) ------------------------------------------ */
+
+struct cg_stream;
+
+#define CG_STREAM_END ((ssize_t)-1) /* from a cg_stream_read_fn: the stream is over */
+
+/*
+ * Copies up to max bytes of what is ready into buf and returns how many; 0
+ * when nothing is ready (the connection then sleeps, costing nothing, until
+ * cg_stream_wake()); CG_STREAM_END to end the response. Runs on an I/O thread.
+ */
+typedef ssize_t cg_stream_read_fn(void *ctx, char *buf, size_t max);
+
+/*
+ * Replies 200 with an endless body of content_type (chunked, no caching, no
+ * proxy buffering) produced by read(ctx). The connection is exempt from the
+ * idle timeout; the stream ends when read says so, when the client goes away
+ * or when the server stops (cg_http_stop() ends every stream first). Takes
+ * ownership of ctx: free_fn(ctx) runs exactly once when the stream is over,
+ * also when this call fails. *out_stream is borrowed until free_fn runs.
+ */
+int cg_reply_stream(struct cg_req *req, const char *content_type, cg_stream_read_fn *read,
+                    void (*free_fn)(void *ctx), void *ctx, struct cg_stream **out_stream);
+
+/*
+ * Tells a stream that its reader has something again; any thread, any time
+ * until the stream's free_fn ran (the caller must make sure of that, e.g. by
+ * holding the lock its free_fn takes).
+ */
+void cg_stream_wake(struct cg_stream *s);
+
 /* ---- the server ------------------------------------------------------------------------- */
 
 /*

@@ -96,4 +96,15 @@ void cg_http__metrics_observe(struct cg_http_metrics *m, int route_idx, int stat
 void cg_http__metrics_render(struct cg_http_metrics *m, const struct cg_route *routes,
                              struct cg_str *out);
 
+/* ---- streams (stream.c) ------------------------------------------------------------------ */
+
+struct cg_http__streams;
+struct cg_http__streams *cg_http__streams_new(void);
+/* Ends every stream and refuses new ones (a stopping server); returns at once. */
+void cg_http__streams_end(struct cg_http__streams *ss);
+/* Frees the registry once every stream is over. NULL-safe. */
+void cg_http__streams_free(struct cg_http__streams *ss);
+/* The server's stream registry. */
+struct cg_http__streams *cg_http__server_streams(struct cg_http_server *srv);
+
 #endif

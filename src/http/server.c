@@ -56,6 +56,8 @@ struct cg_http_server {
     bool work_stop;
     pthread_t *workers;
     int n_workers;
+
+    struct cg_http__streams *streams; /* endless responses (stream.c), ended first on stop */
 };
 
 static int req_error_reply(struct cg_req *req, int code, const struct cg_error *err);
@@ -894,6 +896,7 @@ int cg_http_start(const struct cg_http_options *opt, const struct cg_route *rout
              rnd[3]);
     pthread_mutex_init(&srv->work_lock, NULL);
     pthread_cond_init(&srv->work_cond, NULL);
+    srv->streams = cg_http__streams_new();
     srv->workers = cg_calloc((size_t)opt->workers, sizeof(pthread_t));
     for (int i = 0; i < opt->workers; i++) {
         if (pthread_create(&srv->workers[i], NULL, worker_main, srv)) {
@@ -932,6 +935,11 @@ int cg_http_port(const struct cg_http_server *srv)
     return srv->port;
 }
 
+struct cg_http__streams *cg_http__server_streams(struct cg_http_server *srv)
+{
+    return srv->streams;
+}
+
 void cg_http_stop(struct cg_http_server *srv, int timeout_s)
 {
     int64_t deadline;
@@ -940,6 +948,10 @@ void cg_http_stop(struct cg_http_server *srv, int timeout_s)
         return;
     }
     atomic_store(&srv->stopping, true);
+    if (srv->streams) {
+        /* Streams never finish by themselves: end them so the wait below is short. */
+        cg_http__streams_end(srv->streams);
+    }
     if (srv->daemon) {
         MHD_socket s = MHD_quiesce_daemon(srv->daemon);
 
@@ -962,6 +974,7 @@ void cg_http_stop(struct cg_http_server *srv, int timeout_s)
     if (srv->daemon) {
         MHD_stop_daemon(srv->daemon);
     }
+    cg_http__streams_free(srv->streams);
     pthread_cond_destroy(&srv->work_cond);
     pthread_mutex_destroy(&srv->work_lock);
     cg_http__metrics_free(srv->metrics);

@@ -1,7 +1,8 @@
 // kpi.test.mjs: the first KPIs (GET /api/v1/kpi) over a known history built
 // through the API on the Zhongshan demo, compared with counts worked out by
 // hand below: 上报, 立案, 应结案, 结案, 按期结案 and their rates, 返工,
-// self-resolution and satisfaction; report-only records never count; scope.
+// self-resolution and satisfaction; report-only records never count; scope;
+// the roll-ups (China-day periods) agree with the scan of the events.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -100,8 +101,9 @@ test('by grid, by department, by worker', async () => {
 test('a period before everything counts nothing; scope and bad input', async () => {
   const r = await duty.get('/api/v1/kpi?by=town&from=2001-01-01&to=2002-01-01');
   assert.equal(r.status, 200);
-  assert.deepEqual(r.json.rows.map((x) => x.reported), [0]);
-  assert.equal(r.json.rows[0].closure_rate, null, 'no 应结案: no rate, not 0 %');
+  assert.deepEqual(r.json.rows, [], 'groups with nothing in the period are left out');
+  assert.equal(r.json.total.reported, 0);
+  assert.equal(r.json.total.closure_rate, null, 'no 应结案: no rate, not 0 %');
   const leader = addUser(server, 'kpi.leader', { roles: 'grid_leader', scope: 'grid:442000105207002' });
   const l = await signIn(server.base, leader.login, leader.password);
   const mine = await l.get(`/api/v1/kpi?by=grid&${ALL}`);
@@ -114,6 +116,23 @@ test('a period before everything counts nothing; scope and bad input', async () 
   assert.equal((await worker.get(`/api/v1/kpi?${ALL}`)).status, 403, 'grid workers do not read statistics');
 });
 
+test('dates are China days; China midnights read the roll-ups, other periods the events', async () => {
+  const d = await duty.get('/api/v1/kpi?by=town&from=2026-03-01&to=2026-04-01');
+  assert.equal(d.status, 200, d.text);
+  assert.equal(d.json.from, '2026-02-28T16:00:00.000Z', 'a date starts at 00:00 in China (UTC+8)');
+  assert.equal(d.json.to, '2026-03-31T16:00:00.000Z');
+  assert.equal(d.json.source, 'rollup');
+  const off = await duty.get('/api/v1/kpi?by=town&from=2000-01-01T00:00:00Z&to=2100-01-01T00:00:00Z');
+  assert.equal(off.json.source, 'scan', 'UTC midnight is 08:00 in China: not a roll-up boundary');
+  for (const by of ['grid', 'village', 'town', 'department', 'worker']) {
+    const a = await duty.get(`/api/v1/kpi?by=${by}&${ALL}`);
+    const b = await duty.get(`/api/v1/kpi?by=${by}&from=1999-12-31T16:00:00.001Z&to=2100-01-01T00:00:00Z`);
+    assert.equal(a.json.source, 'rollup');
+    assert.equal(b.json.source, 'scan');
+    assert.deepEqual(a.json.rows, b.json.rows, `by ${by}: the roll-ups count what the events say`);
+  }
+});
+
 test('the dashboard: today, this month, open events by state, warnings', async () => {
   const r = await duty.get('/api/v1/dashboard');
   assert.equal(r.status, 200, r.text);
@@ -122,6 +141,7 @@ test('the dashboard: today, this month, open events by state, warnings', async (
   assert.equal(r.json.today.closed, 2);
   assert.deepEqual(r.json.open, { handling: 1, reported: 1 }, 'e4 being handled, e6 just reported');
   assert.deepEqual(r.json.warnings, { red: 0, yellow: 0 });
+  assert.equal(r.json.month.from.slice(11), '16:00:00.000Z', 'the China month, from its first day');
   const w = await other.get('/api/v1/dashboard');
   assert.equal(w.status, 403, 'grid workers do not read statistics');
 });

@@ -887,6 +887,13 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
         snprintf(next.state, sizeof(next.state), "%s", t->to);
     }
     schedule(ev, t, &cls, now, &next, why, sizeof(why));
+    /* The KPIs count an event filed (立案) and dispatched by these (migration 0010). */
+    if (!strcmp(t->action, "file") && !*next.filed_at) {
+        cg_time_iso(now, next.filed_at, sizeof(next.filed_at));
+    }
+    if (!strcmp(t->action, "dispatch") && !*next.dispatched_at) {
+        cg_time_iso(now, next.dispatched_at, sizeof(next.dispatched_at));
+    }
     if (t->effects & E_REWORK) {
         next.rework_count++;
     }
@@ -974,6 +981,10 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
 
 /* ---- KPIs ------------------------------------------------------------------------------- */
 
+/* China time: UTC+8 all year (no daylight saving since 1991). */
+#define CN_OFFSET_MS (8 * 3600 * INT64_C(1000))
+#define DAY_MS (86400 * INT64_C(1000))
+
 static json_t *rate(int64_t num, int64_t den)
 {
     return den ? json_real((double)num / (double)den) : json_null();
@@ -1001,6 +1012,11 @@ static void kpi_row(void *ctx, const struct cg_event__kpi *k)
 {
     struct kpi_ctx *c = ctx;
 
+    /* Groups with nothing in the period are left out, whichever source counted them. */
+    if (!k->reported && !k->filed && !k->due && !k->closed && !k->on_time && !k->rework &&
+        !k->self_resolved && !k->revisits && k->satisfaction_sum == 0) {
+        return;
+    }
     json_array_append_new(c->rows, kpi_json(k));
     c->total.reported += k->reported;
     c->total.filed += k->filed;
@@ -1013,54 +1029,190 @@ static void kpi_row(void *ctx, const struct cg_event__kpi *k)
     c->total.satisfaction_sum += k->satisfaction_sum;
 }
 
-int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
-                 const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+/* A bound of a period: a date is the start of that China day; else an RFC 3339 UTC time. */
+static bool parse_bound(const char *s, int64_t *out)
+{
+    if (!s || !cg_time_parse_iso(s, out)) {
+        return false;
+    }
+    if (strlen(s) == 10) {
+        *out -= CN_OFFSET_MS;
+    }
+    return true;
+}
+
+static bool china_midnight(int64_t ms)
+{
+    return (ms + CN_OFFSET_MS) % DAY_MS == 0;
+}
+
+/*
+ * The roll-up buckets of [from, to), both China midnights, as a JSON array:
+ * whole months as "YYYY-MM", the days at the edges as "YYYY-MM-DD". Owned by
+ * the caller (free()).
+ */
+static char *buckets_of(int64_t from, int64_t to)
+{
+    int64_t d = (from + CN_OFFSET_MS) / DAY_MS, end = (to + CN_OFFSET_MS) / DAY_MS;
+    json_t *list = json_array();
+    char *text;
+
+    while (d < end) {
+        time_t secs = (time_t)(d * 86400);
+        struct tm tm;
+        char b[40];
+
+        gmtime_r(&secs, &tm);
+        if (tm.tm_mday == 1) {
+            struct tm next = tm;
+            int64_t nd;
+
+            next.tm_mon++; /* timegm normalises December + 1 */
+            nd = (int64_t)timegm(&next) / 86400;
+            if (nd <= end) {
+                snprintf(b, sizeof(b), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+                json_array_append_new(list, json_string(b));
+                d = nd;
+                continue;
+            }
+        }
+        snprintf(b, sizeof(b), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+        json_array_append_new(list, json_string(b));
+        d++;
+    }
+    text = json_dumps(list, JSON_COMPACT);
+    json_decref(list);
+    return text;
+}
+
+/*
+ * Which roll-up rows answer a grouping in a scope (see migration 0010 for
+ * the targets): false when none do (a department's KPIs by worker, a
+ * reporter's by department), and the scan answers.
+ */
+static bool rollup_plan(enum cg_event__by by, const struct cg_event__scope *scope, char *key,
+                        size_t key_size, struct cg_event__rollup_query *q)
+{
+    static const int group_lvl[] = {3, 2, 1, 0, 0};
+    static const bool has_lvl[3][4] = {
+        {true, true, true, true}, {true, true, false, true}, {false, false, false, true}};
+    size_t plen = strlen(scope->grid_prefix);
+    int lvl = plen <= 6 ? 0 : plen <= 9 ? 1 : plen <= 12 ? 2 : 3;
+
+    memset(q, 0, sizeof(*q));
+    q->prefix = scope->grid_prefix;
+    if (scope->department) {
+        if (by == CG_EVENT_BY_WORKER) {
+            return false;
+        }
+        q->dim = 1;
+        q->key = scope->department;
+    } else if (scope->owner_id) {
+        if (by == CG_EVENT_BY_DEPARTMENT) {
+            return false;
+        }
+        q->dim = 2;
+        snprintf(key, key_size, "%" PRId64, scope->owner_id);
+        q->key = key;
+    } else {
+        q->dim = by == CG_EVENT_BY_DEPARTMENT ? 1 : by == CG_EVENT_BY_WORKER ? 2 : 0;
+    }
+    if (lvl < group_lvl[by]) {
+        lvl = group_lvl[by];
+    }
+    while (!has_lvl[q->dim][lvl]) {
+        lvl++;
+    }
+    q->lvl = lvl;
+    switch (by) {
+    case CG_EVENT_BY_GRID:
+        q->group = 0;
+        break;
+    case CG_EVENT_BY_VILLAGE:
+        q->group = lvl == 2 ? 0 : 1;
+        break;
+    case CG_EVENT_BY_TOWN:
+        q->group = lvl == 1 ? 0 : 2;
+        break;
+    default:
+        q->group = 3;
+        break;
+    }
+    return true;
+}
+
+/* The scope of actor's statistics (the queue's), narrowed by within when given. */
+static int stats_scope(const struct cg_principal *actor, const char *within,
+                       struct cg_event__scope *scope, struct cg_error *err)
+{
+    int rc = 0;
+
+    *scope = (struct cg_event__scope){"", NULL, 0};
+    if (actor) {
+        rc = cg_auth_allow_filter(actor, within, err);
+        if (!rc && actor->scope_kind == CG_SCOPE_GRID) {
+            scope->grid_prefix = actor->scope_ref;
+        } else if (!rc && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
+            scope->department = actor->scope_ref;
+        } else if (!rc && actor->scope_kind == CG_SCOPE_OWN) {
+            scope->owner_id = actor->account_id ? actor->account_id : -1;
+        }
+    }
+    if (!rc && within && *within && strlen(within) >= strlen(scope->grid_prefix)) {
+        scope->grid_prefix = within;
+    }
+    return rc;
+}
+
+static int kpi(struct cg_events *ev, const struct cg_principal *actor,
+               const struct cg_event_kpi_query *q, bool scan, json_t **out, struct cg_error *err)
 {
     static const char *const groups[] = {"grid", "village", "town", "department", "worker", NULL};
-    struct cg_event__scope scope = {"", NULL, 0};
+    struct cg_event__scope scope;
+    struct cg_event__rollup_query rq;
     struct kpi_ctx c;
     int64_t from = 0, to = 0;
-    char f[CG_TIME_ISO_LEN], t[CG_TIME_ISO_LEN];
+    char f[CG_TIME_ISO_LEN], t[CG_TIME_ISO_LEN], key[32];
+    const char *source = "scan";
     int by = 0, rc = 0;
     json_t *total;
 
     *out = NULL;
     memset(&c, 0, sizeof(c));
-    c.rows = json_array();
     while (groups[by] && strcmp(groups[by], q->by ? q->by : "grid")) {
         by++;
     }
     if (!groups[by]) {
-        rc = cg_error_field(err, CG_EINVAL, "by",
-                            "'by' must be grid, village, town, department or worker");
-    } else if (!q->from || !q->to || !cg_time_parse_iso(q->from, &from) ||
-               !cg_time_parse_iso(q->to, &to)) {
-        rc =
-            cg_error_field(err, q->from && q->to ? CG_EINVAL : CG_EMISSING, q->from ? "to" : "from",
-                           "'from' and 'to' must be UTC times like 2026-01-01T00:00:00Z or dates");
-    } else if (to <= from) {
-        rc = cg_error_field(err, CG_EINVAL, "to", "'to' must come after 'from'");
+        return cg_error_field(err, CG_EINVAL, "by",
+                              "'by' must be grid, village, town, department or worker");
     }
-    if (!rc && actor) {
-        rc = cg_auth_allow_filter(actor, q->within, err);
-        if (!rc && actor->scope_kind == CG_SCOPE_GRID) {
-            scope.grid_prefix = actor->scope_ref;
-        } else if (!rc && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
-            scope.department = actor->scope_ref;
-        } else if (!rc && actor->scope_kind == CG_SCOPE_OWN) {
-            scope.owner_id = actor->account_id ? actor->account_id : -1;
-        }
+    if (!q->from || !q->to || !parse_bound(q->from, &from) || !parse_bound(q->to, &to)) {
+        return cg_error_field(err, q->from && q->to ? CG_EINVAL : CG_EMISSING,
+                              q->from && parse_bound(q->from, &from) ? "to" : "from",
+                              "'from' and 'to' must be dates (China days) like 2026-01-01 or "
+                              "UTC times like 2026-01-01T00:00:00Z");
     }
-    if (!rc && q->within && *q->within && strlen(q->within) >= strlen(scope.grid_prefix)) {
-        scope.grid_prefix = q->within;
+    if (to <= from) {
+        return cg_error_field(err, CG_EINVAL, "to", "'to' must come after 'from'");
     }
+    rc = stats_scope(actor, q->within, &scope, err);
     if (rc) {
-        json_decref(c.rows);
         return rc;
     }
+    c.rows = json_array();
     cg_time_iso(from, f, sizeof(f));
     cg_time_iso(to, t, sizeof(t));
-    rc = cg_event__kpi(ev->db, by, &scope, f, t, kpi_row, &c, err);
+    if (china_midnight(from) && china_midnight(to) && !scan &&
+        rollup_plan((enum cg_event__by)by, &scope, key, sizeof(key), &rq)) {
+        char *buckets = buckets_of(from, to);
+
+        rq.buckets = buckets;
+        source = "rollup";
+        rc = cg_event__kpi_rollup(ev->db, &rq, kpi_row, &c, err);
+        free(buckets);
+    } else {
+        rc = cg_event__kpi_scan(ev->db, (enum cg_event__by)by, &scope, f, t, kpi_row, &c, err);
+    }
     if (rc) {
         json_decref(c.rows);
         return rc;
@@ -1068,9 +1220,21 @@ int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
     snprintf(c.total.key, sizeof(c.total.key), "%s", "total");
     total = kpi_json(&c.total);
     json_object_del(total, "key");
-    *out = json_pack("{s:s, s:s, s:s, s:o, s:o}", "by", groups[by], "from", f, "to", t, "rows",
-                     c.rows, "total", total);
+    *out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:o}", "by", groups[by], "from", f, "to", t,
+                     "source", source, "rows", c.rows, "total", total);
     return 0;
+}
+
+int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
+                 const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+{
+    return kpi(ev, actor, q, false, out, err);
+}
+
+int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
+                            const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+{
+    return kpi(ev, actor, q, true, out, err);
 }
 
 /* ---- the deadline sweep ----------------------------------------------------------------- */
@@ -1203,15 +1367,32 @@ static int totals(struct cg_events *ev, const struct cg_principal *actor, int64_
     return rc;
 }
 
+struct warn_ctx {
+    struct cg_events *ev;
+    int64_t now, yellow;
+};
+
+static void warn_row(void *ctx, const struct cg_event__row *r)
+{
+    struct warn_ctx *w = ctx;
+    const char *kind = warning_of(w->ev, r, w->now);
+
+    if (kind && !strcmp(kind, "yellow")) {
+        w->yellow++;
+    }
+}
+
 int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, json_t **out,
                        struct cg_error *err)
 {
-    const int64_t day = 86400 * INT64_C(1000), off = 8 * 3600 * INT64_C(1000);
-    int64_t now = cg_time_now_ms(), today = (now + off) / day * day - off, month;
-    struct cg_event__scope scope = {"", NULL, 0};
-    struct cg_event_query q = {.warning = "red", .limit = 500};
-    json_t *t = NULL, *m = NULL, *open = json_object(), *red = NULL, *yellow = NULL;
-    time_t secs = (time_t)((now + off) / 1000);
+    int64_t now = cg_time_now_ms(), today = (now + CN_OFFSET_MS) / DAY_MS * DAY_MS - CN_OFFSET_MS;
+    int64_t month, next_month, red = 0;
+    struct cg_event__scope scope;
+    struct cg_event__rollup_query rq;
+    struct warn_ctx w = {ev, now, 0};
+    json_t *t = NULL, *m = NULL, *open = json_object();
+    time_t secs = (time_t)((now + CN_OFFSET_MS) / 1000);
+    char key[32], now_iso[CG_TIME_ISO_LEN];
     struct tm tm;
     int rc;
 
@@ -1219,30 +1400,24 @@ int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, j
     gmtime_r(&secs, &tm); /* China time, as UTC fields */
     tm.tm_mday = 1;
     tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-    month = (int64_t)timegm(&tm) * 1000 - off;
-    if (actor && actor->scope_kind == CG_SCOPE_GRID) {
-        scope.grid_prefix = actor->scope_ref;
-    } else if (actor && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
-        scope.department = actor->scope_ref;
-    } else if (actor && actor->scope_kind == CG_SCOPE_OWN) {
-        scope.owner_id = actor->account_id ? actor->account_id : -1;
+    month = (int64_t)timegm(&tm) * 1000 - CN_OFFSET_MS;
+    tm.tm_mon++;
+    next_month = (int64_t)timegm(&tm) * 1000 - CN_OFFSET_MS;
+    cg_time_iso(now, now_iso, sizeof(now_iso));
+    rc = stats_scope(actor, NULL, &scope, err);
+    rc = rc ? rc : totals(ev, actor, today, today + DAY_MS, &t, err);
+    /* the whole China month: 应结案 includes what falls due later this month */
+    rc = rc ? rc : totals(ev, actor, month, next_month, &m, err);
+    if (!rc && rollup_plan(CG_EVENT_BY_TOWN, &scope, key, sizeof(key), &rq)) {
+        rc = cg_event__open_by_state(ev->db, &rq, count_state, open, err);
     }
-    rc = totals(ev, actor, today, today + day, &t, err);
-    rc = rc ? rc : totals(ev, actor, month, now + 1, &m, err);
-    rc = rc ? rc : cg_event__open_by_state(ev->db, &scope, count_state, open, err);
-    rc = rc ? rc : cg_event_list(ev, actor, &q, &red, err);
-    q.warning = "yellow";
-    rc = rc ? rc : cg_event_list(ev, actor, &q, &yellow, err);
+    rc = rc ? rc : cg_event__deadlines(ev->db, &scope, now_iso, &red, warn_row, &w, err);
     if (!rc) {
         *out = json_pack("{s:O, s:O, s:O, s:{s:I, s:I}}", "today", t, "month", m, "open", open,
-                         "warnings", "red",
-                         (json_int_t)json_array_size(json_object_get(red, "events")), "yellow",
-                         (json_int_t)json_array_size(json_object_get(yellow, "events")));
+                         "warnings", "red", (json_int_t)red, "yellow", (json_int_t)w.yellow);
     }
     json_decref(t);
     json_decref(m);
     json_decref(open);
-    json_decref(red);
-    json_decref(yellow);
     return rc;
 }

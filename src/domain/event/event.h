@@ -148,4 +148,50 @@ int cg_event_notices(struct cg_events *ev, const struct cg_principal *actor, int
 /* The state machine as JSON: {"states": [...], "transitions": [{from, action, to, permission}]}. */
 json_t *cg_event_machine_json(void);
 
+/* ---- the change feed of the live map (event_feed.c, docs/LIVE.md) ------------------------ */
+
+#define CG_EVENT_FEED_TEXT 24
+#define CG_EVENT_FEED_NAME 260
+
+/* One event as the live map shows it: a copy, valid for the callback it is given to. */
+struct cg_event_feed_item {
+    int64_t id, version, reporter_id;
+    int risk;            /* risk score 0..100 */
+    const char *warning; /* "none", "yellow" (near due), "red" (overdue); static */
+    bool open;           /* not in a final state (closed, cancelled, recorded, merged) */
+    char state[CG_EVENT_FEED_TEXT], tier[CG_EVENT_FEED_TEXT], urgency[CG_EVENT_FEED_TEXT];
+    char grid_code[CG_EVENT_FEED_TEXT], department[CG_EVENT_FEED_NAME];
+    char category_name[CG_EVENT_FEED_NAME], title[CG_EVENT_TITLE_MAX * 4 + 1];
+    char at[32]; /* RFC 3339: when the event last changed */
+    double lon, lat;
+};
+typedef void cg_event_feed_fn(void *ctx, const struct cg_event_feed_item *item);
+
+/* The newest event_log and event_notice ids (0 when none): where a feed starts. */
+int cg_event_feed_head(struct cg_db *db, int64_t *out_log, int64_t *out_notice,
+                       struct cg_error *err) CG_MUST_CHECK;
+
+/*
+ * Every event with a log row in (after_log, upto_log] or a sweep notice in
+ * (after_notice, upto_notice], each once in the order of its newest row, as it
+ * is now, through fn; at most limit events (*out_more tells whether there were
+ * more). Warnings are computed at now_ms on cal (may be NULL: natural time),
+ * by the rule of the event list.
+ */
+int cg_event_feed_changes(struct cg_db *db, struct cg_calendar *cal, int64_t after_log,
+                          int64_t upto_log, int64_t after_notice, int64_t upto_notice, int limit,
+                          int64_t now_ms, cg_event_feed_fn *fn, void *ctx, bool *out_more,
+                          struct cg_error *err) CG_MUST_CHECK;
+
+/* The open events in p's scope, newest first, at most limit, through fn. */
+int cg_event_feed_open(struct cg_db *db, struct cg_calendar *cal, const struct cg_principal *p,
+                       int limit, int64_t now_ms, cg_event_feed_fn *fn, void *ctx,
+                       struct cg_error *err) CG_MUST_CHECK;
+
+/* Whether p may read the event (event.read over its grid, department or reporter). */
+bool cg_event_feed_visible(const struct cg_principal *p, const struct cg_event_feed_item *item);
+
+/* The item as the live map's JSON object (owned by the caller). */
+json_t *cg_event_feed_json(const struct cg_event_feed_item *item);
+
 #endif

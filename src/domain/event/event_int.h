@@ -27,6 +27,8 @@ struct cg_event__row {
     char department[EV_NAME], grid_code[EV_CODE], closure_type[EV_TEXT];
     char step_started_at[CG_TIME_ISO_LEN], deadline_at[CG_TIME_ISO_LEN], due_at[CG_TIME_ISO_LEN];
     char created_at[CG_TIME_ISO_LEN], closed_at[CG_TIME_ISO_LEN];
+    char filed_at[CG_TIME_ISO_LEN];      /* the "file" action (立案), "" before */
+    char dispatched_at[CG_TIME_ISO_LEN]; /* the first "dispatch", "" before */
     double lon, lat;
     char *title, *description, *address; /* owned: cg_event__row_release() */
     char *risk_reasons;                  /* JSON array text; owned */
@@ -106,14 +108,58 @@ struct cg_event__kpi {
     double satisfaction_sum;
 };
 typedef void cg_event__kpi_fn(void *ctx, const struct cg_event__kpi *row);
-/* by: 0 grid, 1 village, 2 town, 3 department, 4 worker. Rows in key order through fn. */
-int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope, const char *from,
-                  const char *to, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);
 
-/* Open events in scope by state, through fn. */
+/* Groupings of the KPIs; the first three are levels of the grid code. */
+enum cg_event__by { CG_EVENT_BY_GRID, CG_EVENT_BY_VILLAGE, CG_EVENT_BY_TOWN,
+                    CG_EVENT_BY_DEPARTMENT, CG_EVENT_BY_WORKER };
+
+/*
+ * The reference: counts over [from, to) scanned from the event rows and the
+ * log, by the rule the roll-ups keep (docs/EVENTS.md): due (应结案) on
+ * min(due_at, closed_at), closed and on time as of now. Rows in key order
+ * through fn. Slow on a big table: the KPIs use it only for periods that do
+ * not start and end at China midnights, and the tests compare with it.
+ */
+int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_event__scope *scope,
+                       const char *from, const char *to, cg_event__kpi_fn *fn, void *ctx,
+                       struct cg_error *err);
+
+/* cg_event_kpi() answered by cg_event__kpi_scan() whatever the period ("source": "scan"). */
+int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
+                            const struct cg_event_kpi_query *q, json_t **out,
+                            struct cg_error *err);
+
+/*
+ * What to read of the roll-ups (table event_rollup, migration 0010): rows of
+ * target (dim, lvl) in the buckets of a JSON array of China days and months,
+ * whose area starts with prefix and (when key is not NULL) of that key,
+ * summed per group: 0 the area, 1 its village, 2 its town, 3 the key.
+ */
+struct cg_event__rollup_query {
+    int dim;             /* 0 the area, 1 a department in it, 2 a reporter in a grid */
+    int lvl;             /* 0 city, 1 town, 2 village, 3 grid */
+    int group;           /* 0 area, 1 village, 2 town, 3 key */
+    const char *buckets; /* JSON array: ["2026-01", "2026-02-01", ...] */
+    const char *prefix;  /* of the area ("" for all) */
+    const char *key;     /* NULL for any */
+};
+int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
+                         cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);
+
+/* Open events by state from the counters (table event_open), for the same targets. */
 typedef void cg_event__count_fn(void *ctx, const char *state, int64_t n);
-int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scope,
+int cg_event__open_by_state(struct cg_db *db, const struct cg_event__rollup_query *q,
                             cg_event__count_fn *fn, void *ctx, struct cg_error *err);
+
+/*
+ * Open events in scope with a deadline: *out_red counts those past it at now;
+ * those still ahead go through fn (deadline_at, step_started_at and state
+ * set) for the yellow rule, which needs the working calendar.
+ */
+typedef void cg_event__deadline_fn(void *ctx, const struct cg_event__row *row);
+int cg_event__deadlines(struct cg_db *db, const struct cg_event__scope *scope, const char *now,
+                        int64_t *out_red, cg_event__deadline_fn *fn, void *ctx,
+                        struct cg_error *err);
 
 /* ---- the deadline sweep ----------------------------------------------------------------- */
 

@@ -16,7 +16,7 @@
     " supervised, rework_count, step_started_at, COALESCE(deadline_at, ''),"                       \
     " COALESCE(due_at, ''), COALESCE(closure_type, ''), COALESCE(satisfaction, 0), version,"       \
     " created_at, COALESCE(closed_at, ''), people, risk_score, risk_reasons,"                      \
-    " COALESCE(merged_into, 0)"
+    " COALESCE(merged_into, 0), COALESCE(filed_at, ''), COALESCE(dispatched_at, '')"
 
 void cg_event__row_release(struct cg_event__row *r)
 {
@@ -66,6 +66,8 @@ static void read_row(struct cg_stmt *st, struct cg_event__row *r)
     r->risk_score = (int)cg_db_column_int64(st, 28);
     r->risk_reasons = cg_strdup(cg_db_column_text(st, 29));
     r->merged_into = cg_db_column_int64(st, 30);
+    copy(st, 31, r->filed_at, sizeof(r->filed_at));
+    copy(st, 32, r->dispatched_at, sizeof(r->dispatched_at));
 }
 
 static const char *or_null(const char *s)
@@ -151,13 +153,14 @@ static int update_row(struct cg_conn *c, const struct cg_event__row *n,
                        "UPDATE event SET state = ?3, tier = ?4, supervised = ?5, rework_count = ?6,"
                        " step_started_at = ?7, deadline_at = ?8, due_at = ?9, closure_type = ?10,"
                        " satisfaction = NULLIF(?11, 0), department = ?12, closed_at = ?13,"
-                       " updated_at = ?14, merged_into = NULLIF(?15, 0), version = version + 1"
+                       " updated_at = ?14, merged_into = NULLIF(?15, 0), filed_at = ?16,"
+                       " dispatched_at = ?17, version = version + 1"
                        " WHERE id = ?1 AND version = ?2",
-                       err, "iittiittttittti", n->id, n->version, n->state, n->tier,
+                       err, "iittiittttitttitt", n->id, n->version, n->state, n->tier,
                        (int64_t)n->supervised, n->rework_count, n->step_started_at,
                        or_null(n->deadline_at), or_null(n->due_at), or_null(n->closure_type),
                        (int64_t)n->satisfaction, n->department, or_null(n->closed_at), now,
-                       n->merged_into);
+                       n->merged_into, or_null(n->filed_at), or_null(n->dispatched_at));
 
     if (!rc && cg_db_changes(c) == 0) {
         /* Someone acted first: say what the event is now. */
@@ -291,64 +294,51 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
 /* ---- KPIs ------------------------------------------------------------------------------- */
 
 /*
- * One statement per grouping (the statement cache is keyed by the SQL text's
- * address). In the period [?1, ?2): reported = created, not report-only;
- * filed = a "file" entry in the log; due (应结案) = filed events whose due time
- * falls in the period or that closed in it; closed = of those, closed before
- * the period's end; on time = closed by their due time; rework = check_fail
- * and unsatisfied return visits logged; self-resolved = closed without ever
- * being dispatched, at grid or village tier; satisfaction of the return visits
- * that closed events in the period.
+ * The reference scan, one statement per grouping (the statement cache is
+ * keyed by the SQL text's address). In the period [?1, ?2): reported =
+ * created; filed = filed_at; due (应结案) = due_at set and min(due_at,
+ * closed_at) in the period; closed = of those, closed (by now); on time =
+ * closed by their due time; rework = check_fail and unsatisfied return visits
+ * logged; self-resolved = closed without ever being dispatched, at grid or
+ * village tier; the return visits that closed events in the period and their
+ * grades. Report-only records never count. Migration 0010's triggers keep the
+ * same counts per China day and month.
  */
-#define KPI_SQL(KEY)                                                                               \
+#define KPI_SCAN_SQL(KEY)                                                                          \
     "SELECT " KEY ","                                                                              \
-    " SUM(kind <> 'report_only' AND created_at >= ?1 AND created_at < ?2),"                        \
-    " SUM(EXISTS (SELECT 1 FROM event_log l WHERE l.event_id = e.id AND l.action = 'file'"         \
-    "  AND l.at >= ?1 AND l.at < ?2)),"                                                            \
-    " SUM(due_at IS NOT NULL AND ((due_at >= ?1 AND due_at < ?2)"                                  \
-    "  OR (closed_at >= ?1 AND closed_at < ?2))),"                                                 \
-    " SUM(due_at IS NOT NULL AND ((due_at >= ?1 AND due_at < ?2)"                                  \
-    "  OR (closed_at >= ?1 AND closed_at < ?2)) AND closed_at IS NOT NULL AND closed_at < ?2),"    \
-    " SUM(due_at IS NOT NULL AND ((due_at >= ?1 AND due_at < ?2)"                                  \
-    "  OR (closed_at >= ?1 AND closed_at < ?2)) AND closed_at IS NOT NULL AND closed_at < ?2"      \
-    "  AND closed_at <= due_at),"                                                                  \
+    " SUM(created_at >= ?1 AND created_at < ?2),"                                                  \
+    " SUM(filed_at >= ?1 AND filed_at < ?2),"                                                      \
+    " SUM(reckon >= ?1 AND reckon < ?2),"                                                          \
+    " SUM(reckon >= ?1 AND reckon < ?2 AND closed_at IS NOT NULL),"                                \
+    " SUM(reckon >= ?1 AND reckon < ?2 AND closed_at <= due_at),"                                  \
     " SUM((SELECT COUNT(*) FROM event_log l WHERE l.event_id = e.id AND l.at >= ?1"                \
     "  AND l.at < ?2 AND (l.action = 'check_fail'"                                                 \
     "  OR (l.action = 'revisit' AND l.to_state = 'handling')))),"                                  \
-    " SUM(kind <> 'report_only' AND state = 'closed' AND closed_at >= ?1 AND closed_at < ?2"       \
-    "  AND tier IN ('grid', 'village') AND NOT EXISTS (SELECT 1 FROM event_log l"                  \
-    "  WHERE l.event_id = e.id AND l.action = 'dispatch')),"                                       \
+    " SUM(state = 'closed' AND closed_at >= ?1 AND closed_at < ?2"                                 \
+    "  AND tier IN ('grid', 'village') AND dispatched_at IS NULL),"                                \
     " SUM(satisfaction IS NOT NULL AND closed_at >= ?1 AND closed_at < ?2),"                       \
     " TOTAL(CASE WHEN closed_at >= ?1 AND closed_at < ?2 THEN satisfaction END)"                   \
-    " FROM event e WHERE grid_code >= ?3 AND grid_code < ?4"                                       \
-    " AND (?5 IS NULL OR department = ?5) AND (?6 = 0 OR reporter_id = ?6)"                        \
+    " FROM (SELECT *, CASE WHEN due_at IS NOT NULL"                                                \
+    "  THEN min(due_at, COALESCE(closed_at, due_at)) END AS reckon FROM event"                     \
+    "  WHERE kind <> 'report_only' AND grid_code >= ?3 AND grid_code < ?4"                         \
+    "  AND (?5 IS NULL OR department = ?5) AND (?6 = 0 OR reporter_id = ?6)) e"                    \
     " GROUP BY 1 ORDER BY 1"
 
-static const char *const kpi_sql[] = {
-    KPI_SQL("grid_code"),
-    KPI_SQL("substr(grid_code, 1, 12)"),
-    KPI_SQL("substr(grid_code, 1, 9)"),
-    KPI_SQL("department"),
-    KPI_SQL("COALESCE(CAST(reporter_id AS TEXT), '')"),
+static const char *const kpi_scan_sql[] = {
+    KPI_SCAN_SQL("grid_code"),
+    KPI_SCAN_SQL("substr(grid_code, 1, 12)"),
+    KPI_SCAN_SQL("substr(grid_code, 1, 9)"),
+    KPI_SCAN_SQL("department"),
+    KPI_SCAN_SQL("COALESCE(CAST(reporter_id AS TEXT), '')"),
 };
 
-int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope, const char *from,
-                  const char *to, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
+static int kpi_rows(struct cg_stmt *st, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
 {
-    struct cg_conn *c;
-    struct cg_stmt *st = NULL;
-    char end[40];
-    int rc = cg_db_reader(db, &c, err);
+    int rc;
 
-    CG_ASSERT(by >= 0 && (size_t)by < CG_ARRAY_LEN(kpi_sql));
-    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
-    rc = rc ? rc
-            : cg_db_prepare_bind(c, kpi_sql[by], &st, err, "ttttti", from, to, scope->grid_prefix,
-                                 end, scope->department, scope->owner_id);
-    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+    while ((rc = cg_db_step(st, err)) == CG_DB_ROW) {
         struct cg_event__kpi k = {0};
 
-        rc = 0;
         copy(st, 0, k.key, sizeof(k.key));
         k.reported = cg_db_column_int64(st, 1);
         k.filed = cg_db_column_int64(st, 2);
@@ -361,8 +351,62 @@ int cg_event__kpi(struct cg_db *db, int by, const struct cg_event__scope *scope,
         k.satisfaction_sum = cg_db_column_double(st, 9);
         fn(ctx, &k);
     }
-    cg_db_finalize(st);
     return rc < 0 ? rc : 0;
+}
+
+int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_event__scope *scope,
+                       const char *from, const char *to, cg_event__kpi_fn *fn, void *ctx,
+                       struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    char end[40];
+    int rc = cg_db_reader(db, &c, err);
+
+    CG_ASSERT((size_t)by < CG_ARRAY_LEN(kpi_scan_sql));
+    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    rc = rc ? rc
+            : cg_db_prepare_bind(c, kpi_scan_sql[by], &st, err, "ttttti", from, to,
+                                 scope->grid_prefix, end, scope->department, scope->owner_id);
+    rc = rc ? rc : kpi_rows(st, fn, ctx, err);
+    cg_db_finalize(st);
+    return rc;
+}
+
+/*
+ * The roll-ups: equality on (dim, lvl), one seek per bucket of the list, a
+ * range of areas. A group key per statement, as for the scan.
+ */
+#define KPI_ROLLUP_SQL(KEY)                                                                        \
+    "SELECT " KEY ", SUM(reported), SUM(filed), SUM(due), SUM(closed), SUM(on_time),"              \
+    " SUM(rework), SUM(self_resolved), SUM(revisits), SUM(satisfaction) FROM event_rollup"         \
+    " WHERE dim = ?1 AND lvl = ?2 AND bucket IN (SELECT value FROM json_each(?3))"                 \
+    " AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)"                                   \
+    " GROUP BY 1 ORDER BY 1"
+
+static const char *const kpi_rollup_sql[] = {
+    KPI_ROLLUP_SQL("area"),
+    KPI_ROLLUP_SQL("substr(area, 1, 12)"),
+    KPI_ROLLUP_SQL("substr(area, 1, 9)"),
+    KPI_ROLLUP_SQL("key"),
+};
+
+int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
+                         cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    char end[40];
+    int rc = cg_db_reader(db, &c, err);
+
+    CG_ASSERT(q->group >= 0 && (size_t)q->group < CG_ARRAY_LEN(kpi_rollup_sql));
+    snprintf(end, sizeof(end), "%s:", q->prefix);
+    rc = rc ? rc
+            : cg_db_prepare_bind(c, kpi_rollup_sql[q->group], &st, err, "iitttt", (int64_t)q->dim,
+                                 (int64_t)q->lvl, q->buckets, q->prefix, end, q->key);
+    rc = rc ? rc : kpi_rows(st, fn, ctx, err);
+    cg_db_finalize(st);
+    return rc;
 }
 
 /* ---- merging duplicates ----------------------------------------------------------------- */
@@ -588,7 +632,7 @@ int cg_event__notices(struct cg_db *db, const struct cg_event__scope *scope, int
     return rc < 0 ? rc : 0;
 }
 
-int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scope,
+int cg_event__open_by_state(struct cg_db *db, const struct cg_event__rollup_query *q,
                             cg_event__count_fn *fn, void *ctx, struct cg_error *err)
 {
     struct cg_conn *c;
@@ -596,18 +640,62 @@ int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scop
     char end[40];
     int rc = cg_db_reader(db, &c, err);
 
-    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    snprintf(end, sizeof(end), "%s:", q->prefix);
     rc = rc ? rc
-            : cg_db_prepare_bind(
-                  c,
-                  "SELECT state, COUNT(*) FROM event WHERE grid_code >= ?1 AND grid_code < ?2"
-                  " AND (?3 IS NULL OR department = ?3) AND (?4 = 0 OR reporter_id = ?4)"
-                  " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
-                  " GROUP BY state ORDER BY state",
-                  &st, err, "ttti", scope->grid_prefix, end, scope->department, scope->owner_id);
+            : cg_db_prepare_bind(c,
+                                 "SELECT state, SUM(n) FROM event_open WHERE dim = ?1 AND lvl = ?2"
+                                 " AND area >= ?3 AND area < ?4 AND (?5 IS NULL OR key = ?5)"
+                                 " GROUP BY state HAVING SUM(n) <> 0 ORDER BY state",
+                                 &st, err, "iittt", (int64_t)q->dim, (int64_t)q->lvl, q->prefix,
+                                 end, q->key);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         rc = 0;
         fn(ctx, cg_db_column_text(st, 0), cg_db_column_int64(st, 1));
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
+/* Both read only the index event_open_deadline (open events with a deadline). */
+int cg_event__deadlines(struct cg_db *db, const struct cg_event__scope *scope, const char *now,
+                        int64_t *out_red, cg_event__deadline_fn *fn, void *ctx,
+                        struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    struct cg_event__row r;
+    char end[40];
+    int rc = cg_db_reader(db, &c, err);
+
+    *out_red = 0;
+    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    rc = rc ? rc
+            : cg_db_query_int64(
+                  c,
+                  "SELECT COUNT(*) FROM event INDEXED BY event_open_deadline"
+                  " WHERE deadline_at IS NOT NULL"
+                  " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
+                  " AND deadline_at < ?1 AND grid_code >= ?2 AND grid_code < ?3"
+                  " AND (?4 IS NULL OR department = ?4) AND (?5 = 0 OR reporter_id = ?5)",
+                  out_red, err, "tttti", now, scope->grid_prefix, end, scope->department,
+                  scope->owner_id);
+    rc = rc ? rc
+            : cg_db_prepare_bind(
+                  c,
+                  "SELECT deadline_at, step_started_at, state FROM event"
+                  " INDEXED BY event_open_deadline WHERE deadline_at IS NOT NULL"
+                  " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
+                  " AND deadline_at >= ?1 AND grid_code >= ?2 AND grid_code < ?3"
+                  " AND (?4 IS NULL OR department = ?4) AND (?5 = 0 OR reporter_id = ?5)",
+                  &st, err, "tttti", now, scope->grid_prefix, end, scope->department,
+                  scope->owner_id);
+    memset(&r, 0, sizeof(r));
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        copy(st, 0, r.deadline_at, sizeof(r.deadline_at));
+        copy(st, 1, r.step_started_at, sizeof(r.step_started_at));
+        copy(st, 2, r.state, sizeof(r.state));
+        fn(ctx, &r);
     }
     cg_db_finalize(st);
     return rc < 0 ? rc : 0;

@@ -212,4 +212,38 @@ int cg_visit_opinion_event(struct cg_patrols *pm, const struct cg_principal *act
                            int n, struct cg_event_input *in, const char *remote, json_t **out,
                            struct cg_error *err) CG_MUST_CHECK;
 
+/* ---- the change feed of the live map (patrol_feed.c, docs/LIVE.md) ----------------------- */
+
+/* One worker's position as the live map shows it: a copy, valid for its callback. */
+struct cg_patrol_feed_item {
+    int64_t account_id;
+    int64_t t_ms;  /* time of the position, 0 when the worker has none yet */
+    int64_t at_ms; /* when the row last changed (position, duty or patrol start) */
+    double lon, lat;
+    bool on_duty; /* duty "on", or "auto" while a patrol runs */
+    char grid_code[24];
+    char name[256]; /* display name */
+};
+typedef void cg_patrol_feed_fn(void *ctx, const struct cg_patrol_feed_item *item);
+
+/* The newest change time of any worker's row (ms, 0 when none): where a feed starts. */
+int cg_patrol_feed_head(struct cg_db *db, int64_t *out_ms, struct cg_error *err) CG_MUST_CHECK;
+
+/*
+ * Workers whose row changed at or after since_ms, oldest change first, at most
+ * limit (*out_more tells whether there were more), through fn.
+ */
+int cg_patrol_feed_changes(struct cg_db *db, int64_t since_ms, int limit, cg_patrol_feed_fn *fn,
+                           void *ctx, bool *out_more, struct cg_error *err) CG_MUST_CHECK;
+
+/* Every worker with a position in p's scope, through fn. */
+int cg_patrol_feed_all(struct cg_db *db, const struct cg_principal *p, cg_patrol_feed_fn *fn,
+                       void *ctx, struct cg_error *err) CG_MUST_CHECK;
+
+/* Whether p may see the worker (the worker's grid in p's grid scope, or p itself). */
+bool cg_patrol_feed_visible(const struct cg_principal *p, const struct cg_patrol_feed_item *item);
+
+/* The item as the live map's JSON object (owned by the caller). */
+json_t *cg_patrol_feed_json(const struct cg_patrol_feed_item *item);
+
 #endif

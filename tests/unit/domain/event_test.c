@@ -2,7 +2,8 @@
  * Unit tests for events (src/domain/event): the workflow from report to
  * closure with its log, refused transitions naming the allowed actions,
  * roles, concurrent actions (exactly one wins), citizen-sourced return
- * visits, self-resolved and report-only events, grid snapping and scope.
+ * visits, self-resolved and report-only events, grid snapping and scope; the
+ * KPI roll-ups against the scan of the events over a random history.
  * The store holds the Zhongshan demo city and the default catalogue.
  */
 #include "test.h"
@@ -14,6 +15,7 @@
 #include "domain/calendar/calendar.h"
 #include "domain/catalogue/catalogue.h"
 #include "domain/event/event.h"
+#include "domain/event/event_int.h"
 #include "domain/grid/demo.h"
 #include "domain/grid/index.h"
 #include "domain/pii/pii.h"
@@ -543,6 +545,289 @@ static void test_sweep_warns_once_and_supervises(void **state)
     cast_free(&c);
 }
 
+/* ---- KPI roll-ups against the scan -------------------------------------------------------- */
+
+static unsigned rnd(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+struct history {
+    struct fixture *f;
+    struct cast c;
+    unsigned seed;
+    int64_t open_id; /* an open event others may be merged into */
+};
+
+/* Acts with the optional department; false when the action was refused (the walk stops). */
+static bool step(struct history *h, const struct cg_principal *p, int64_t id, const char *action,
+                 int satisfaction, const char *department)
+{
+    struct cg_event_action a = {
+        .action = action, .satisfaction = satisfaction, .department = department};
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *out = NULL;
+    int rc = cg_event_act(h->f->ev, p, id, &a, "test", &out, &err);
+
+    json_decref(out);
+    return rc == 0;
+}
+
+/* One event taken through the workflow by random choices, as far as a random number of steps. */
+static void walk(struct history *h)
+{
+    static const char *const depts[] = {"环境卫生管理部门", "水务部门"};
+    struct cg_error err = CG_ERROR_INIT;
+    unsigned who = rnd(&h->seed) % 3, k = rnd(&h->seed) % 10;
+    const struct cg_principal *rep = who == 0 ? &h->c.worker : who == 1 ? &h->c.other_worker
+                                                                         : &h->c.citizen;
+    const char *kind = k == 0 ? "report_only" : k == 1 && who < 2 ? "self_resolved" : NULL;
+    int budget = (int)(rnd(&h->seed) % 16), dept = 0;
+    double lon = who == 1 ? OTHER_LON : IN_LON, lat = who == 1 ? OTHER_LAT : IN_LAT;
+    int64_t id = report(h->f, rep, kind, who == 2 ? "citizen" : "patrol", lon, lat, &err);
+    const struct cg_principal *handler;
+
+    if (id <= 0) {
+        fail_msg("report by %s: %s", rep->login, err.message);
+    }
+    if (kind) {
+        return;
+    }
+#define STEP(p, action, sat, d)                                                                    \
+    do {                                                                                           \
+        if (budget-- <= 0 || !step(h, p, id, action, sat, d)) {                                   \
+            return;                                                                                \
+        }                                                                                          \
+    } while (0)
+    if (rnd(&h->seed) % 5 == 0) {
+        STEP(&h->c.duty, "escalate", 0, NULL);
+    }
+    if (rnd(&h->seed) % 7 == 0 && who < 2) {
+        STEP(who == 0 ? &h->c.worker : &h->c.other_worker, "resolve", 0, NULL);
+    }
+    if (rnd(&h->seed) % 9 == 0) {
+        STEP(&h->c.duty, "cancel", 0, NULL);
+    }
+    if (rnd(&h->seed) % 8 == 0 && h->open_id) {
+        struct cg_event_action a = {.action = "merge", .into = h->open_id};
+        json_t *out = NULL;
+
+        if (!cg_event_act(h->f->ev, &h->c.duty, id, &a, "test", &out, &err)) {
+            json_decref(out);
+            return;
+        }
+        cg_error_clear(&err);
+    }
+    if (budget == 0) {
+        h->open_id = id;
+    }
+    STEP(&h->c.duty, "accept", 0, NULL);
+    if (rnd(&h->seed) % 3 == 0) {
+        STEP(&h->c.duty, "verify_request", 0, NULL);
+        STEP(&h->c.duty, "verified", 0, NULL);
+    }
+    STEP(&h->c.duty, "file", 0, NULL);
+    dept = (int)(rnd(&h->seed) % 2);
+    STEP(&h->c.duty, "dispatch", 0, depts[dept]);
+    if (rnd(&h->seed) % 4 == 0) {
+        dept = 1 - dept;
+        STEP(&h->c.duty, "reassign", 0, depts[dept]);
+    }
+    handler = dept ? &h->c.other_handler : &h->c.handler;
+    STEP(handler, "sign", 0, NULL);
+    if (rnd(&h->seed) % 4 == 0) {
+        STEP(handler, "extend_request", 0, NULL);
+        STEP(&h->c.duty, "approve_extension", 0, NULL);
+    }
+    if (rnd(&h->seed) % 5 == 0) {
+        STEP(&h->c.duty, "supervise", 0, NULL);
+    }
+    STEP(handler, "feedback", 0, NULL);
+    if (rnd(&h->seed) % 3 == 0) {
+        STEP(&h->c.worker, "check_fail", 0, NULL);
+        if (rnd(&h->seed) % 2 == 0) {
+            /* returned and dispatched to the other department: its 返工 follow it */
+            STEP(handler, "return_request", 0, NULL);
+            STEP(&h->c.duty, "approve_return", 0, NULL);
+            dept = 1 - dept;
+            STEP(&h->c.duty, "dispatch", 0, depts[dept]);
+            handler = dept ? &h->c.other_handler : &h->c.handler;
+            STEP(handler, "sign", 0, NULL);
+        }
+        STEP(handler, "feedback", 0, NULL);
+    }
+    STEP(&h->c.duty, "check_pass", 0, NULL);
+    if (who == 2) {
+        int sat = 1 + (int)(rnd(&h->seed) % 5);
+
+        STEP(&h->c.duty, "revisit", sat, NULL);
+        if (sat <= 2) {
+            STEP(handler, "feedback", 0, NULL);
+            STEP(&h->c.duty, "check_pass", 0, NULL);
+            STEP(&h->c.duty, "revisit", 4, NULL);
+        }
+    } else {
+        STEP(&h->c.duty, "close", 0, NULL);
+    }
+#undef STEP
+}
+
+static void china_date(int64_t day, char *out, size_t size)
+{
+    time_t secs = (time_t)(day * 86400);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    snprintf(out, size, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+}
+
+/* The KPIs of p from the roll-ups and from the scan agree ("source" aside). */
+static int compare_kpis(struct fixture *f, const struct cg_principal *p, const char *by,
+                        const char *from, const char *to)
+{
+    struct cg_event_kpi_query q = {by, from, to, NULL};
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *a = NULL, *b = NULL;
+    int rollup;
+
+    assert_int_equal(cg_event_kpi(f->ev, p, &q, &a, &err), 0);
+    assert_int_equal(cg_event__kpi_reference(f->ev, p, &q, &b, &err), 0);
+    assert_string_equal(json_string_value(json_object_get(b, "source")), "scan");
+    rollup = !strcmp(json_string_value(json_object_get(a, "source")), "rollup");
+    if (!json_equal(json_object_get(a, "rows"), json_object_get(b, "rows")) ||
+        !json_equal(json_object_get(a, "total"), json_object_get(b, "total"))) {
+        char *x = json_dumps(a, JSON_COMPACT), *y = json_dumps(b, JSON_COMPACT);
+
+        fail_msg("%s by %s [%s, %s):\nrollup %s\nscan   %s", p->login, by, from, to, x, y);
+        free(x);
+        free(y);
+    }
+    json_decref(a);
+    json_decref(b);
+    return rollup;
+}
+
+/* The open events by state of the dashboard, counted from the rows in the same scope. */
+static void compare_open(struct fixture *f, const struct cg_principal *p, const char *prefix,
+                         const char *dept, int64_t owner)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_conn *conn;
+    struct cg_stmt *st = NULL;
+    json_t *d = NULL, *want = json_object();
+    char like[40];
+
+    snprintf(like, sizeof(like), "%s%%", prefix);
+    assert_int_equal(cg_db_reader(f->db, &conn, &err), 0);
+    assert_int_equal(cg_db_prepare_bind(conn,
+                                        "SELECT state, count(*) FROM event WHERE state NOT IN"
+                                        " ('closed', 'cancelled', 'recorded', 'merged')"
+                                        " AND grid_code LIKE ?1 AND (?2 IS NULL OR department = ?2)"
+                                        " AND (?3 = 0 OR reporter_id = ?3) GROUP BY state",
+                                        &st, &err, "tti", like, dept, owner),
+                     0);
+    while (cg_db_step(st, &err) == CG_DB_ROW) {
+        json_object_set_new(want, cg_db_column_text(st, 0),
+                            json_integer(cg_db_column_int64(st, 1)));
+    }
+    cg_db_finalize(st);
+    assert_int_equal(cg_event_dashboard(f->ev, p, &d, &err), 0);
+    if (!json_equal(json_object_get(d, "open"), want)) {
+        char *x = json_dumps(d, JSON_COMPACT), *y = json_dumps(want, JSON_COMPACT);
+
+        fail_msg("%s: dashboard %s, rows say %s", p->login, x, y);
+        free(x);
+        free(y);
+    }
+    json_decref(d);
+    json_decref(want);
+}
+
+static void test_kpi_rollups_match_the_scan(void **state)
+{
+    static const char *const bys[] = {"grid", "village", "town", "department", "worker"};
+    static const char *const stats[] = {"stats.read", "event.read", NULL};
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct history h = {.f = f, .seed = 20261201};
+    struct cg_principal everyone, village, dept, own;
+    const struct cg_principal *ps[5];
+    int64_t today = (cg_time_now_ms() + 8 * 3600000LL) / 86400000LL;
+    int rollups = 0;
+
+    cast_make(&h.c);
+    /* reporters with accounts, so that the KPIs by worker have keys */
+    assert_int_equal(
+        cg_db_write(f->db, test_exec_job,
+                    (char *)"INSERT INTO account(id, login, display_name, password_hash,"
+                    " password_changed_at, scope_kind, created_at, updated_at)"
+                    " SELECT 100000 + n, 'kpi' || n, 'kpi', 'x', '', 'own', '', ''"
+                    " FROM (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5)",
+                    &err),
+        0);
+    h.c.worker.account_id = 100003;
+    h.c.other_worker.account_id = 100004;
+    h.c.citizen.account_id = 100005;
+    for (int i = 0; i < 90; i++) {
+        walk(&h);
+    }
+    /*
+     * Spread the history over two months: every event's times move by a
+     * random number of hours (its due time and closure a little more), through
+     * plain UPDATEs, which the roll-ups follow as they follow the workflow.
+     */
+    for (int64_t id = 1; id <= 200; id++) {
+        char sql[700];
+        int a = -(int)(rnd(&h.seed) % (50 * 24)), b = (int)(rnd(&h.seed) % 145) - 72,
+            c = (int)(rnd(&h.seed) % 97);
+
+        snprintf(sql, sizeof(sql),
+                 "UPDATE event SET created_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', created_at,"
+                 " '%d hours'), filed_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', filed_at,"
+                 " '%d hours'), dispatched_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ',"
+                 " dispatched_at, '%d hours'), due_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ',"
+                 " due_at, '%d hours'), closed_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ',"
+                 " closed_at, '%d hours') WHERE id = %lld",
+                 a, a, a, a + b, a + c, (long long)id);
+        assert_int_equal(cg_db_write(f->db, test_exec_job, sql, &err), 0);
+    }
+    test_principal(&everyone, 0, "everyone", CG_SCOPE_ALL, "", stats);
+    test_principal(&village, 0, "village", CG_SCOPE_GRID, "442000105001", stats);
+    test_principal(&dept, 0, "dept", CG_SCOPE_DEPARTMENT, "水务部门", stats);
+    test_principal(&own, 100005, "own", CG_SCOPE_OWN, "", stats);
+    ps[0] = &everyone;
+    ps[1] = &h.c.duty;
+    ps[2] = &village;
+    ps[3] = &dept;
+    ps[4] = &own;
+    for (int i = 0; i < 40; i++) {
+        int64_t d1 = today - 60 + (int64_t)(rnd(&h.seed) % 70);
+        int64_t d2 = d1 + 1 + (int64_t)(rnd(&h.seed) % (i < 10 ? 2 : 75));
+        char from[40], to[40];
+
+        china_date(d1, from, sizeof(from));
+        china_date(d2, to, sizeof(to));
+        for (size_t p = 0; p < CG_ARRAY_LEN(ps); p++) {
+            for (size_t b = 0; b < CG_ARRAY_LEN(bys); b++) {
+                rollups += compare_kpis(f, ps[p], bys[b], from, to);
+            }
+        }
+    }
+    assert_true(rollups > 40 * 20); /* only department by worker, own by department scanned */
+    compare_kpis(f, &everyone, "town", "2000-01-01", "2100-01-01");
+    compare_open(f, &everyone, "", NULL, 0);
+    compare_open(f, &h.c.duty, "442000105", NULL, 0);
+    compare_open(f, &village, "442000105001", NULL, 0);
+    compare_open(f, &dept, "", "水务部门", 0);
+    compare_open(f, &own, "", NULL, 100005);
+    cg_principal_release(&everyone);
+    cg_principal_release(&village);
+    cg_principal_release(&dept);
+    cg_principal_release(&own);
+    cast_free(&h.c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -553,6 +838,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kinds_grids_and_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_merge_and_risk, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_warns_once_and_supervises, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_rollups_match_the_scan, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
