@@ -337,6 +337,57 @@ static void test_points(void **state)
         json_decref(out);
         json_decref(arr);
     }
+    /*
+     * 150 points go in as INSERTs of 64, 64, 16, 4, 1 and 1 rows; 37 of them (the odd ones of
+     * the first 75) are already stored with another longitude: those stay, the others are
+     * added, the optional fields bound row by row (accuracy_m on the odd rows only).
+     */
+    {
+        json_t *first = json_array(), *all = json_array(), *pts;
+        int64_t t0 = now - 590000;
+
+        for (int k = 0; k < 150; k++) {
+            json_t *pt = json_pack("{s:I, s:f, s:f}", "t", (json_int_t)(t0 + k * 1000LL), "lon",
+                                   113.16 + k * 1e-5, "lat", 22.63);
+
+            if (k % 2) {
+                json_object_set_new(pt, "accuracy_m", json_integer(k));
+            }
+            if (k % 2 && k < 75) {
+                json_array_append_new(first, json_pack("{s:I, s:f, s:f}", "t",
+                                                       (json_int_t)(t0 + k * 1000LL), "lon", 113.5,
+                                                       "lat", 22.63));
+            }
+            json_array_append_new(all, pt);
+        }
+        assert_int_equal(json_array_size(first), 37);
+        assert_int_equal(cg_patrol_points(f->pm, &c.w1, id, first, &out, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(out, "stored")), 37);
+        json_decref(out);
+        assert_int_equal(cg_patrol_points(f->pm, &c.w1, id, all, &out, &err), 0);
+        assert_int_equal(json_integer_value(json_object_get(out, "received")), 150);
+        assert_int_equal(json_integer_value(json_object_get(out, "stored")), 113);
+        assert_int_equal(json_integer_value(json_object_get(out, "duplicates")), 37);
+        json_decref(out);
+        json_decref(first);
+        json_decref(all);
+        /* the earliest points of the track are these 150, in time order */
+        assert_int_equal(cg_patrol_track(f->pm, &c.w1, id, false, &out, &err), 0);
+        pts = json_object_get(out, "points");
+        for (int k = 0; k < 150; k++) {
+            json_t *pt = json_array_get(pts, (size_t)k);
+            double lon = json_real_value(json_object_get(pt, "lon"));
+            json_t *acc = json_object_get(pt, "accuracy_m");
+
+            assert_true(fabs(lon - (k % 2 && k < 75 ? 113.5 : 113.16 + k * 1e-5)) < 1e-9);
+            if (k % 2 && k >= 75) {
+                assert_true(json_real_value(acc) == k);
+            } else {
+                assert_true(!acc || json_is_null(acc));
+            }
+        }
+        json_decref(out);
+    }
     /* another worker cannot upload to w1's patrol nor see it; the town sees it */
     cg_error_clear(&err);
     snprintf(text, sizeof(text), "[{\"t\": %" PRId64 ", \"lon\": 113.16, \"lat\": 22.63}]", now);
@@ -345,7 +396,7 @@ static void test_points(void **state)
     assert_int_equal(cg_patrol_get(f->pm, &c.w3, id, &out, &err), CG_ENOTFOUND);
     cg_error_clear(&err);
     assert_int_equal(cg_patrol_get(f->pm, &c.town, id, &out, &err), 0);
-    assert_int_equal(json_integer_value(json_object_get(out, "points")), 1003);
+    assert_int_equal(json_integer_value(json_object_get(out, "points")), 1153);
     json_decref(out);
     assert_int_equal(upload(f, &c.town, id, text, NULL, &err), CG_EFORBIDDEN);
 
