@@ -12,9 +12,12 @@
 #   make bench BENCH_RUNS=5 BENCH_SEED=2 BENCH_POINTS=1000000 BENCH_ONLY="locate fsync"
 #   BENCH_POSTGIS=0 (no reference)  BENCH_FRESH=1 (regenerate the data set)
 #   BENCH_HTTP_SECONDS=30 (wrk time of the intake benchmark)  BENCH_YEAR_EVENTS=1700000
+#   BENCH_BINDIR=build/NAME/bench (where the programs go; another build's, e.g. with
+#   BUILD=build/NAME, so that two engineers do not overwrite each other's)
 
+BENCH_BINDIR ?= build/bench/bin
 BENCH_SRC := $(sort $(wildcard tests/bench/*_bench.c))
-BENCH_BIN := $(BENCH_SRC:tests/bench/%.c=build/bench/bin/%)
+BENCH_PROGS := $(BENCH_SRC:tests/bench/%.c=$(BENCH_BINDIR)/%)
 
 .PHONY: bench-build bench-clean
 
@@ -22,17 +25,17 @@ ifeq ($(SANITIZE),1)
 bench bench-build:
 	@echo "make bench measures the release build: run it without SANITIZE=1" >&2; exit 2
 else
-build/bench/bin/%: tests/bench/%.c $(BUILD)/libcivgrid.a
+$(BENCH_BINDIR)/%: tests/bench/%.c $(BUILD)/libcivgrid.a
 	@mkdir -p $(@D)
 	@echo "  BENCH-CC $<"
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -MF $@.d $(LDOPT) -o $@ $< $(BUILD)/libcivgrid.a $(LDLIBS)
 
-bench-build: $(BENCH_BIN) $(CIVGRID) $(CIVGRIDD)
+bench-build: $(BENCH_PROGS) $(CIVGRID) $(CIVGRIDD)
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory bench-build
 	$(Q)BENCH_CC="$(CC)" BENCH_CFLAGS="-std=c11 $(OPT)" BENCH_LDFLAGS="$(LDOPT)" \
-		CIVGRID=$(CIVGRID) CIVGRIDD=$(CIVGRIDD) tests/bench/run.sh
+		CIVGRID=$(CIVGRID) CIVGRIDD=$(CIVGRIDD) BENCH_BIN=$(BENCH_BINDIR) tests/bench/run.sh
 endif
 
 bench-clean:

@@ -22,6 +22,8 @@
 #   BENCH_DISPATCH_EVENTS=100000, BENCH_DISPATCH_SECONDS=10   the dispatch benchmark
 #   BENCH_YEAR_EVENTS=1700000   events of the dashboard's year (cached by seed and size)
 #   BENCH_DASHBOARD_RUNS=1      timed answers of the dashboard and the KPIs (each takes seconds)
+#   BENCH_GPS_SECONDS=30, BENCH_GPS_BATCH=100, BENCH_GPS_WORKERS=9889   the GPS intake (3 slices)
+#   BENCH_LOCATE_SECONDS=15     wrk time of the lookup over HTTP (3 slices)
 #   BENCH_OUT=build/bench       where results, logs and the HTTP servers' copies go (two runs
 #                               at once need two; the data sets stay in build/bench/data)
 #
@@ -30,7 +32,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 
-BENCHES="locate fsync nearest intake dispatch dashboard"
+BENCHES="locate fsync nearest intake dispatch gps locate_http dashboard"
 export BENCH_RUNS=${BENCH_RUNS:-5}
 export BENCH_SEED=${BENCH_SEED:-1}
 export BENCH_POINTS=${BENCH_POINTS:-1000000}
@@ -379,6 +381,132 @@ bench_dispatch() {
     info dispatch.commits "$((c1 - c0))"
     info dispatch.write_jobs "$((j1 - j0))"
     info dispatch.dispatched "$(sqlite3 "$HTTP_DIR/dispatch.db" "SELECT count(*) FROM event WHERE state = 'dispatched'")"
+}
+
+# ---- GPS point intake and the lookup over HTTP ---------------------------------------------
+#
+# bench_gps: tests/bench/gps_bench prepare gives the demo's grid workers (9,889; BENCH_GPS_WORKERS)
+# an account, a running patrol started 6 days ago and a session on the bench's copy (signing in
+# 10,000 accounts is not what is measured), then wrk (tests/bench/gps.lua) posts batches of
+# BENCH_GPS_BATCH points (100; 5 s and about 2 m apart, each worker's times moving on) to
+# POST /api/v1/patrols/:id/points, every worker in turn, durable commits. Each slice of the run
+# gets its own 12 hours of the patrols' time, so no point repeats. Then the store alone in
+# process (gps_bench store) on a copy taken before the HTTP run.
+bench_gps() {
+    http_ready gps || return
+    if ! need_wrk; then
+        skip gps.skipped "wrk is not installed (apt-get install wrk)"
+        return
+    fi
+    if [ ! -x "$BIN/gps_bench" ]; then
+        skip gps.skipped "$BIN/gps_bench is not built"
+        return
+    fi
+    local secs=${BENCH_GPS_SECONDS:-${BENCH_HTTP_SECONDS:-30}} conns=${BENCH_HTTP_CONNECTIONS:-64}
+    local batch=${BENCH_GPS_BATCH:-100} workers=${BENCH_GPS_WORKERS:-9889} slices=3
+    local slice=$(( secs / slices > 1 ? secs / slices : 1 )) i out t0 started csv c0 j0 c1 j1
+    local pps="" bps="" p50="" p99="" bad=0 sock=0 stored=0 dup=0 size
+    csv=$OUT/points.csv
+    [ -s "$csv" ] || { http_points >/dev/null 2>&1; csv=$HTTP_DIR/points.csv; }
+    http_db gps || { skip gps.skipped "cannot copy the data set"; return; }
+    started=$(( ($(date +%s) - 6 * 86400) * 1000 ))
+    "$BIN/gps_bench" prepare --db "$HTTP_DIR/gps.db" --workers "$workers" \
+        --tokens-out "$HTTP_DIR/gps-tokens.txt" --grid-points "$csv" --started-ms "$started" \
+        >>"$LINES" 2>>"$OUT/http.log" || { skip gps.skipped "gps_bench prepare failed (see $OUT/http.log)"; return; }
+    workers=$(wc -l <"$HTTP_DIR/gps-tokens.txt")
+    rm -f "$HTTP_DIR/gps-store.db"*
+    cp "$HTTP_DIR/gps.db" "$HTTP_DIR/gps-store.db"
+    http_start "$HTTP_DIR/gps.db" ||
+        { skip gps.skipped "civgridd did not start on the copy (see $OUT/http.log)"; return; }
+    note "GPS intake over HTTP: $workers workers, batches of $batch points, wrk $conns connections, $slices x ${slice} s, db.synchronous=full"
+    c0=$(http_metric civgrid_db_commits_total) j0=$(http_metric civgrid_db_write_jobs_total)
+    for i in $(seq 1 $slices); do
+        t0=$(( started + 3600000 + (i - 1) * 12 * 3600000 ))
+        out=$(BENCH_INPUT=$HTTP_DIR/gps-tokens.txt BENCH_BATCH=$batch BENCH_T0=$t0 wrk -t2 -c"$conns" \
+            -d"$slice"s --timeout 10s -s tests/bench/gps.lua "http://127.0.0.1:$HTTP_PORT" -- 2 \
+            2>>"$OUT/http.log" | tail -1)
+        echo "  gps slice $i: $out" >&2
+        [ -n "$out" ] || continue
+        pps+="${pps:+,}$(awk -v n="$(json_field "$out" stored)" -v s="$(json_field "$out" seconds)" 'BEGIN { printf "%.0f", n / s }')"
+        bps+="${bps:+,}$(json_field "$out" rps)"
+        p50+="${p50:+,}$(awk -v v="$(json_field "$out" p50_us)" 'BEGIN { print v / 1000 }')"
+        p99+="${p99:+,}$(awk -v v="$(json_field "$out" p99_us)" 'BEGIN { print v / 1000 }')"
+        bad=$((bad + $(json_field "$out" non2xx))) sock=$((sock + $(json_field "$out" socket_errors)))
+        stored=$((stored + $(json_field "$out" stored))) dup=$((dup + $(json_field "$out" duplicates)))
+    done
+    c1=$(http_metric civgrid_db_commits_total) j1=$(http_metric civgrid_db_write_jobs_total)
+    http_stop
+    size="$workers workers, $batch points a batch, $conns connections, fsync at every commit"
+    if [ -n "$pps" ]; then
+        result gps.points "GPS point intake, POST /api/v1/patrols/:id/points (checks, durable commit), wrk" \
+            "$size" "points/s" higher "$pps" \
+            '"static_ref":{"value":100000,"unit":"points/s","source":"aim of issue #6 item 10: 100,000 GPS points a second"}'
+        result gps.batches "the same, batches (requests)" "$size" "batches/s" higher "$bps"
+        result gps.p50 "the same, median latency" "$size" "ms/request" lower "$p50"
+        result gps.p99 "the same, 99th percentile latency" "$size" "ms/request" lower "$p99"
+    fi
+    info gps.non2xx "$bad"
+    info gps.socket_errors "$sock"
+    info gps.stored "$stored"
+    info gps.duplicates "$dup"
+    info gps.points_in_db "$(sqlite3 "$HTTP_DIR/gps.db" 'SELECT count(*) FROM patrol_point')"
+    info gps.commits "$((c1 - c0))"
+    info gps.write_jobs "$((j1 - j0))"
+    [ "$((c1 - c0))" -gt 0 ] &&
+        info gps.jobs_per_commit "$(awk -v j="$((j1 - j0))" -v c="$((c1 - c0))" 'BEGIN { printf "%.1f", j / c }')"
+    info gps.slice_s "$slice"
+    note "GPS points into the store in process: $BENCH_RUNS runs of 3 s"
+    "$BIN/gps_bench" store --db "$HTTP_DIR/gps-store.db" --tokens "$HTTP_DIR/gps-tokens.txt" \
+        --batch "$batch" --threads "$conns" --runs "$BENCH_RUNS" --seconds 3 >>"$LINES" ||
+        note "gps_bench store failed (exit $?)"
+    rm -f "$HTTP_DIR/gps-store.db"*
+}
+
+# bench_locate_http: GET /api/v1/locate?lon=&lat= from wrk (tests/bench/locate.lua) over the
+# lookup benchmark's points that lie inside a grid, signed in as bench.duty (grid.read).
+bench_locate_http() {
+    http_ready locate_http || return
+    if ! need_wrk; then
+        skip locate_http.skipped "wrk is not installed (apt-get install wrk)"
+        return
+    fi
+    local secs=${BENCH_LOCATE_SECONDS:-15} conns=${BENCH_HTTP_CONNECTIONS:-64} slices=3 i out tok
+    local slice=$(( secs / slices > 1 ? secs / slices : 1 )) rps="" p50="" p99="" bad=0 sock=0
+    local found=0 total=0 size
+    http_points || { skip locate_http.skipped "no points inside a grid (locate_bench)"; return; }
+    http_db locate_http && http_start "$HTTP_DIR/locate_http.db" ||
+        { skip locate_http.skipped "civgridd did not start on the copy (see $OUT/http.log)"; return; }
+    tok=$(http_login bench.duty)
+    if [ -z "$tok" ]; then
+        http_stop
+        skip locate_http.skipped "sign-in of bench.duty failed"
+        return
+    fi
+    note "point-to-grid lookup over HTTP: GET /api/v1/locate, $(wc -l <"$HTTP_POINTS") points, wrk $conns connections, $slices x ${slice} s"
+    for i in $(seq 1 $slices); do
+        out=$(BENCH_INPUT=$HTTP_POINTS BENCH_TOKEN=$tok wrk -t2 -c"$conns" -d"$slice"s --timeout 10s \
+            -s tests/bench/locate.lua "http://127.0.0.1:$HTTP_PORT" -- 2 2>>"$OUT/http.log" | tail -1)
+        echo "  locate_http slice $i: $out" >&2
+        [ -n "$out" ] || continue
+        rps+="${rps:+,}$(json_field "$out" rps)"
+        p50+="${p50:+,}$(awk -v v="$(json_field "$out" p50_us)" 'BEGIN { print v / 1000 }')"
+        p99+="${p99:+,}$(awk -v v="$(json_field "$out" p99_us)" 'BEGIN { print v / 1000 }')"
+        bad=$((bad + $(json_field "$out" non2xx))) sock=$((sock + $(json_field "$out" socket_errors)))
+        found=$((found + $(json_field "$out" found))) total=$((total + $(json_field "$out" requests)))
+    done
+    http_stop
+    size="2,894 grids, $conns connections, points inside a grid"
+    if [ -n "$rps" ]; then
+        result locate_http.rps "point-to-grid lookup over HTTP, GET /api/v1/locate, wrk" "$size" \
+            "lookups/s" higher "$rps" \
+            '"ref":"postgis.pgbench.c8","static_ref":{"value":45000,"unit":"queries/s","source":"perf-notes: PostGIS pgbench, 8 clients"}'
+        result locate_http.p50 "the same, median latency" "$size" "ms/request" lower "$p50"
+        result locate_http.p99 "the same, 99th percentile latency" "$size" "ms/request" lower "$p99"
+    fi
+    info locate_http.non2xx "$bad"
+    info locate_http.socket_errors "$sock"
+    info locate_http.found "$found"
+    info locate_http.requests "$total"
 }
 
 # A year of events (tests/bench/year_events.sql), cached by seed and size: sets YEAR_DB and
