@@ -22,10 +22,11 @@ SELECT n, (n * 48271 + :seed * 69621 + 777) % 2147483647 AS h,
 FROM s;
 INSERT INTO event(id, kind, source, category_kind, category_code, category_name, department,
     urgency, title, lon, lat, grid_code, reporter_id, state, tier, step_started_at, deadline_at,
-    risk_score, risk_reasons, version, created_at, updated_at)
+    risk_score, risk_reasons, version, created_at, updated_at, filed_at)
 SELECT f.n, 'normal', 'patrol', 'event', c.code, c.name,
     c.department, 'normal', 'bench event', g.lon, g.lat, g.code, :actor, 'filed', 'grid', f.t_file,
-    f.t_deadline, 10, '[{"code":"urgency","detail":"normal","points":10}]', 3, f.t_report, f.t_file
+    f.t_deadline, 10, '[{"code":"urgency","detail":"normal","points":10}]', 3, f.t_report, f.t_file,
+    f.t_file
 FROM f JOIN g ON g.i = f.h % (SELECT count(*) FROM g) + 1
 JOIN event_category c ON c.kind = 'event' AND c.code = '0102'
 ORDER BY f.n;

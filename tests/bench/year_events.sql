@@ -14,7 +14,9 @@
 --        feedback (after 1 to 5 days), check_fail for 5 % of them (返工), check_pass, close;
 --        the steps that lie after :end_ms are not taken, so the last days hold open events
 --        in every state, with deadlines (some past: red warnings).
--- Times are RFC 3339 UTC with milliseconds, as the server writes them.
+-- Times are RFC 3339 UTC with milliseconds, as the server writes them. The KPI roll-ups
+-- (migration 0010) are kept by the triggers on event and event_log as the rows go in, exactly
+-- as for the server's own writes.
 
 PRAGMA foreign_keys = OFF;
 PRAGMA journal_mode = OFF;
@@ -80,7 +82,8 @@ SELECT id, max(k) AS k, max(t) AS t FROM st WHERE t IS NOT NULL AND t < :end_ms 
 INSERT INTO event(id, kind, source, category_kind, category_code, category_name, department,
     urgency, title, description, address, lon, lat, grid_code, reporter_id, state, tier,
     supervised, rework_count, step_started_at, deadline_at, due_at, closure_type, satisfaction,
-    people, risk_score, risk_reasons, merged_into, version, created_at, updated_at, closed_at)
+    people, risk_score, risk_reasons, merged_into, version, created_at, updated_at, closed_at,
+    filed_at, dispatched_at)
 SELECT e.id, e.kind, CASE WHEN e.kind = 'normal' AND e.p % 2 = 1 THEN 'hotline' ELSE 'patrol' END,
     'event', e.cat, c.name, c.department, 'normal', 'bench event ' || e.id, '', '', e.lon, e.lat,
     e.grid_code, :reporter,
@@ -104,7 +107,9 @@ SELECT e.id, e.kind, CASE WHEN e.kind = 'normal' AND e.p % 2 = 1 THEN 'hotline' 
     strftime('%Y-%m-%dT%H:%M:%fZ', e.t0 / 1000.0, 'unixepoch'),
     strftime('%Y-%m-%dT%H:%M:%fZ', COALESCE(l.t, e.t0) / 1000.0, 'unixepoch'),
     CASE WHEN e.kind = 'self_resolved' THEN strftime('%Y-%m-%dT%H:%M:%fZ', e.t0 / 1000.0, 'unixepoch')
-        WHEN e.kind = 'normal' AND l.k = 9 THEN strftime('%Y-%m-%dT%H:%M:%fZ', e.t_close / 1000.0, 'unixepoch') END
+        WHEN e.kind = 'normal' AND l.k = 9 THEN strftime('%Y-%m-%dT%H:%M:%fZ', e.t_close / 1000.0, 'unixepoch') END,
+    CASE WHEN e.kind = 'normal' AND l.k >= 2 THEN strftime('%Y-%m-%dT%H:%M:%fZ', e.t_file / 1000.0, 'unixepoch') END,
+    CASE WHEN e.kind = 'normal' AND l.k >= 3 THEN strftime('%Y-%m-%dT%H:%M:%fZ', e.t_dispatch / 1000.0, 'unixepoch') END
 FROM e LEFT JOIN last l ON l.id = e.id
 LEFT JOIN event_category c ON c.kind = 'event' AND c.code = e.cat
 ORDER BY e.id;
