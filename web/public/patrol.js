@@ -32,16 +32,21 @@ function writeTrack(v) {
   }
 }
 
-/** Sends the kept points of the patrol; resolves to how many are still waiting. */
-async function sendPoints() {
+// Answers after which a batch is kept and sent again later: no network, the server busy or
+// overloaded (5xx, 429 too_many_connections, 408), or the session over (401: the worker signs
+// in again and the points go then). Any other refusal (a point outside the patrol's time, too
+// old, the patrol gone) cannot get better by resending: that batch is dropped.
+const retryLater = (e) =>
+  e.code === 'network' || e.status === 401 || e.status === 408 || e.status === 429 || e.status >= 500;
+
+async function sendNow() {
   let tr = readTrack();
   while (tr && tr.points.length > 0) {
     const batch = tr.points.slice(0, BATCH);
     try {
       await api(`api/v1/patrols/${tr.patrol}/points`, { method: 'POST', body: { points: batch } });
     } catch (e) {
-      if (e.code === 'network' || e.status >= 500) return tr.points.length;
-      // Refused points (outside the patrol's time, too old) are dropped: resending cannot help.
+      if (retryLater(e)) return tr.points.length;
     }
     const now = readTrack();
     if (!now || now.patrol !== tr.patrol) return 0;
@@ -50,6 +55,17 @@ async function sendPoints() {
     tr = now;
   }
   return 0;
+}
+
+// One send at a time: the timer, the 'online' event and the stop button may all ask at once,
+// and two sends of the same kept points would each cut a batch off the list, the second
+// cutting points that came in meanwhile and were never sent.
+let sending = Promise.resolve(0);
+
+/** Sends the kept points of the patrol; resolves to how many are still waiting. */
+function sendPoints() {
+  sending = sending.then(sendNow, sendNow);
+  return sending;
 }
 
 let patrolRoutes = null;
