@@ -13,48 +13,7 @@
 #include "domain/auth/auth.h"
 
 #define AUDIT_API_LIMIT_DEFAULT 100
-#define AUDIT_API_TEXT_MAX 256
-
-/* A text argument: absent or empty is NULL; else UTF-8 of at most AUDIT_API_TEXT_MAX bytes. */
-static int text_arg(struct cg_req *req, const char *name, const char **out, struct cg_error *err)
-{
-    const char *v = cg_req_query(req, name);
-
-    *out = NULL;
-    if (!v || !*v) {
-        return 0;
-    }
-    if (strlen(v) > AUDIT_API_TEXT_MAX || !cg_utf8_valid(v, strlen(v))) {
-        return cg_error_field(err, CG_EINVAL, name,
-                              "parameter '%s' must be UTF-8 text of at most %d bytes", name,
-                              AUDIT_API_TEXT_MAX);
-    }
-    *out = v;
-    return 0;
-}
-
-/* A whole-number argument in min..max; absent or empty leaves *out as is. */
-static int int_arg(struct cg_req *req, const char *name, int64_t min, int64_t max, int64_t *out,
-                   struct cg_error *err)
-{
-    const char *v = cg_req_query(req, name);
-    char *end = NULL;
-    long long n;
-
-    if (!v || !*v) {
-        return 0;
-    }
-    errno = 0;
-    n = strtoll(v, &end, 10);
-    if (errno || *end || end == v || !((*v >= '0' && *v <= '9') || *v == '-') || n < min ||
-        n > max) {
-        return cg_error_field(err, CG_EINVAL, name,
-                              "parameter '%s' must be a whole number from %" PRId64 " to %" PRId64,
-                              name, min, max);
-    }
-    *out = n;
-    return 0;
-}
+#define AUDIT_API_TEXT_MAX 256 /* characters of a text filter */
 
 int cg_api_audit_search(struct cg_req *req, struct cg_error *err)
 {
@@ -62,16 +21,16 @@ int cg_api_audit_search(struct cg_req *req, struct cg_error *err)
     struct cg_audit_query q = {0};
     int64_t before = 0, limit = AUDIT_API_LIMIT_DEFAULT, next = 0;
     json_t *records = NULL;
-    int rc = text_arg(req, "actor", &q.actor_login, err);
+    int rc = cg_req_query_text(req, "actor", AUDIT_API_TEXT_MAX, &q.actor_login, err);
 
-    rc = rc ? rc : text_arg(req, "action", &q.action, err);
-    rc = rc ? rc : text_arg(req, "object_type", &q.object_type, err);
-    rc = rc ? rc : text_arg(req, "object_id", &q.object_id, err);
-    rc = rc ? rc : text_arg(req, "result", &q.result, err);
-    rc = rc ? rc : text_arg(req, "from", &q.from, err);
-    rc = rc ? rc : text_arg(req, "to", &q.to, err);
-    rc = rc ? rc : int_arg(req, "before", 0, INT64_MAX, &before, err);
-    rc = rc ? rc : int_arg(req, "limit", 1, CG_AUDIT_SEARCH_MAX, &limit, err);
+    rc = rc ? rc : cg_req_query_text(req, "action", AUDIT_API_TEXT_MAX, &q.action, err);
+    rc = rc ? rc : cg_req_query_text(req, "object_type", AUDIT_API_TEXT_MAX, &q.object_type, err);
+    rc = rc ? rc : cg_req_query_text(req, "object_id", AUDIT_API_TEXT_MAX, &q.object_id, err);
+    rc = rc ? rc : cg_req_query_text(req, "result", AUDIT_API_TEXT_MAX, &q.result, err);
+    rc = rc ? rc : cg_req_query_text(req, "from", AUDIT_API_TEXT_MAX, &q.from, err);
+    rc = rc ? rc : cg_req_query_text(req, "to", AUDIT_API_TEXT_MAX, &q.to, err);
+    rc = rc ? rc : cg_req_query_int(req, "before", 0, INT64_MAX, &before, err);
+    rc = rc ? rc : cg_req_query_int(req, "limit", 1, CG_AUDIT_SEARCH_MAX, &limit, err);
     if (rc) {
         return rc;
     }

@@ -12,32 +12,19 @@
 
 #define FILTER_MAX 64 /* characters of a text filter */
 
-/* A text filter of at most FILTER_MAX characters, or NULL when absent. */
-static int query_text(struct cg_req *req, const char *name, const char **out, struct cg_error *err)
-{
-    const char *s = cg_req_query(req, name);
-
-    *out = s;
-    if (s && (!cg_utf8_valid(s, strlen(s)) || cg_utf8_count(s, strlen(s)) > FILTER_MAX)) {
-        return cg_error_field(err, CG_EINVAL, name, "'%s' must be text of at most %d characters",
-                              name, FILTER_MAX);
-    }
-    return 0;
-}
-
 int cg_api_catalogue_tree(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
     struct cg_catalogue_query q = {.active = 1};
     const char *active = cg_req_query(req, "active");
     json_t *out = NULL;
-    int rc = query_text(req, "kind", &q.kind, err);
+    int rc = cg_req_query_text(req, "kind", FILTER_MAX, &q.kind, err);
 
-    rc = rc ? rc : query_text(req, "major", &q.major, err);
-    rc = rc ? rc : query_text(req, "q", &q.q, err);
-    rc = rc ? rc : query_text(req, "urgency", &q.urgency, err);
-    rc = rc ? rc : query_text(req, "department", &q.department, err);
-    rc = rc ? rc : query_text(req, "standard", &q.standard, err);
+    rc = rc ? rc : cg_req_query_text(req, "major", FILTER_MAX, &q.major, err);
+    rc = rc ? rc : cg_req_query_text(req, "q", FILTER_MAX, &q.q, err);
+    rc = rc ? rc : cg_req_query_text(req, "urgency", FILTER_MAX, &q.urgency, err);
+    rc = rc ? rc : cg_req_query_text(req, "department", FILTER_MAX, &q.department, err);
+    rc = rc ? rc : cg_req_query_text(req, "standard", FILTER_MAX, &q.standard, err);
     if (!rc && active) {
         q.active = !strcmp(active, "true") ? 1 : !strcmp(active, "false") ? 0 : -1;
         if (q.active < 0 && strcmp(active, "all")) {
@@ -54,7 +41,7 @@ static int path_ref(struct cg_req *req, enum cg_catalogue_kind *kind,
 {
     struct cg_app *app = cg_req_app(req);
     const char *k = NULL;
-    int rc = query_text(req, "kind", &k, err);
+    int rc = cg_req_query_text(req, "kind", FILTER_MAX, &k, err);
 
     return rc ? rc : cg_catalogue_resolve(app->db, cg_req_param(req, "code"), k, kind, code, err);
 }

@@ -21,47 +21,6 @@
 
 /* ---- query parameters ------------------------------------------------------------------- */
 
-/* A finite decimal number in [min, max]; CG_EMISSING / CG_EINVAL naming the parameter. */
-static int query_number(struct cg_req *req, const char *name, double min, double max, double *out,
-                        struct cg_error *err)
-{
-    const char *s = cg_req_query(req, name);
-    char *end = NULL;
-
-    if (!s) {
-        return cg_error_field(err, CG_EMISSING, name, "give '%s' as a decimal number", name);
-    }
-    errno = 0;
-    *out = strtod(s, &end);
-    if (!*s || errno || *end || !isfinite(*out) || strspn(s, "+-0123456789.eE") != strlen(s)) {
-        return cg_error_field(err, CG_EINVAL, name, "'%s' must be a decimal number, not '%.20s'",
-                              name, s);
-    }
-    if (*out < min || *out > max) {
-        return cg_error_field(err, CG_EINVAL, name, "'%s' must lie between %g and %g", name, min,
-                              max);
-    }
-    return 0;
-}
-
-/* A division or grid code (digits, 1..16), or NULL when absent. */
-static int query_code(struct cg_req *req, const char *name, const char **out, struct cg_error *err)
-{
-    const char *s = cg_req_query(req, name);
-
-    *out = NULL;
-    if (!s) {
-        return 0;
-    }
-    if (!*s || strlen(s) > CG_GRID_CODE_MAX || strspn(s, "0123456789") != strlen(s)) {
-        return cg_error_field(err, CG_EINVAL, name,
-                              "'%s' must be a division or grid code (up to %d digits)", name,
-                              CG_GRID_CODE_MAX);
-    }
-    *out = s;
-    return 0;
-}
-
 /* ?at=RFC 3339 time, normalised into buf; *out NULL when absent. */
 static int query_at(struct cg_req *req, char buf[CG_TIME_ISO_LEN], const char **out,
                     struct cg_error *err)
@@ -107,19 +66,6 @@ static int path_code(struct cg_req *req, const char **out, struct cg_error *err)
     return 0;
 }
 
-static int path_id(struct cg_req *req, const char *name, int64_t *out, struct cg_error *err)
-{
-    const char *s = cg_req_param(req, name);
-    char *end = NULL;
-
-    errno = 0;
-    *out = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || *out < 1) {
-        return cg_error_field(err, CG_ENOTFOUND, name, "no staff member '%.20s'", s ? s : "");
-    }
-    return 0;
-}
-
 /* ---- lookup ----------------------------------------------------------------------------- */
 
 static json_t *place_json(const struct cg_grid_place *p)
@@ -140,9 +86,9 @@ int cg_api_locate(struct cg_req *req, struct cg_error *err)
     json_t *body;
     int slot, sectors[16];
     size_t nsec;
-    int rc = query_number(req, "lon", -180, 180, &lon, err);
+    int rc = cg_req_query_number(req, "lon", -180, 180, &lon, err);
 
-    rc = rc ? rc : query_number(req, "lat", -180, 180, &lat, err);
+    rc = rc ? rc : cg_req_query_number(req, "lat", -180, 180, &lat, err);
     if (!rc && fabs(lat) > 90) {
         rc = cg_error_field(err, CG_EINVAL, "lat",
                             fabs(lon) <= 90 ? "'lat' must lie between -90 and 90; lon and lat "
@@ -226,7 +172,7 @@ int cg_api_divisions(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     const char *parent = NULL;
     json_t *out = NULL;
-    int rc = query_code(req, "parent", &parent, err);
+    int rc = cg_req_query_code(req, "parent", CG_GRID_CODE_MAX, &parent, err);
 
     rc = rc ? rc : cg_grid_divisions(app->db, cg_req_user(req), parent, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
@@ -236,26 +182,19 @@ int cg_api_grid_list(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
     struct cg_grid_query q = {.limit = 100};
-    const char *limit = cg_req_query(req, "limit");
+    int64_t limit = q.limit;
     char atb[CG_TIME_ISO_LEN];
     json_t *out = NULL;
-    int rc = query_code(req, "within", &q.within, err);
+    int rc = cg_req_query_code(req, "within", CG_GRID_CODE_MAX, &q.within, err);
 
-    rc = rc ? rc : query_code(req, "after", &q.after, err);
+    rc = rc ? rc : cg_req_query_code(req, "after", CG_GRID_CODE_MAX, &q.after, err);
     rc = rc ? rc : query_at(req, atb, &q.at, err);
     q.kind = cg_req_query(req, "kind");
     if (!rc && q.kind && strcmp(q.kind, "territorial") && strcmp(q.kind, "sector")) {
         rc = cg_error_field(err, CG_EINVAL, "kind", "'kind' must be territorial or sector");
     }
-    if (!rc && limit) {
-        char *end = NULL;
-        long v = strtol(limit, &end, 10);
-
-        if (!*limit || *end || v < 1 || v > 1000) {
-            rc = cg_error_field(err, CG_EINVAL, "limit", "'limit' must be a number from 1 to 1000");
-        }
-        q.limit = (int)v;
-    }
+    rc = rc ? rc : cg_req_query_int(req, "limit", 1, 1000, &limit, err);
+    q.limit = (int)limit;
     rc = rc ? rc : cg_grid_list(app->db, cg_req_user(req), &q, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }
@@ -293,7 +232,7 @@ int cg_api_grid_export(struct cg_req *req, struct cg_error *err)
     struct cg_grid_export_opts o = {0};
     struct cg_str out = CG_STR_INIT_MAX((size_t)256 << 20);
     char atb[CG_TIME_ISO_LEN];
-    int rc = query_code(req, "within", &o.within, err);
+    int rc = cg_req_query_code(req, "within", CG_GRID_CODE_MAX, &o.within, err);
 
     rc = rc ? rc : query_at(req, atb, &o.at, err);
     rc = rc ? rc : query_levels(req, &o.levels, err);
@@ -420,7 +359,7 @@ int cg_api_staff_list(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     const char *grid = NULL;
     json_t *out = NULL;
-    int rc = query_code(req, "grid", &grid, err);
+    int rc = cg_req_query_code(req, "grid", CG_GRID_CODE_MAX, &grid, err);
 
     rc = rc ? rc : cg_grid_staff_list(app->db, cg_req_user(req), grid, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
@@ -482,7 +421,7 @@ int cg_api_grid_staff_unassign(struct cg_req *req, struct cg_error *err)
     int64_t id = 0;
     int rc = path_code(req, &code, err);
 
-    rc = rc ? rc : path_id(req, "worker_id", &id, err);
+    rc = rc ? rc : cg_req_path_id(req, "worker_id", "staff member", &id, err);
     rc = rc ? rc
             : cg_grid_staff_unassign(app->db, cg_req_user(req), code, id, role, cg_req_remote(req),
                                      err);

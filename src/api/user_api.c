@@ -11,21 +11,6 @@
 #include "domain/pii/pii.h"
 
 /* The :id of the path as a positive integer. */
-static int path_id(struct cg_req *req, int64_t *out, struct cg_error *err)
-{
-    const char *s = cg_req_param(req, "id");
-    char *end = NULL;
-    long long v;
-
-    errno = 0;
-    v = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || v < 1) {
-        return cg_error_field(err, CG_ENOTFOUND, "id", "no account '%.20s'", s ? s : "");
-    }
-    *out = v;
-    return 0;
-}
-
 /* Reads "roles": [..] into roles (borrowed strings) and "scope" into kind/ref. */
 static int read_roles_scope(json_t *body, const char **roles, int *n, enum cg_scope_kind *kind,
                             char *ref, size_t ref_size, struct cg_error *err)
@@ -60,7 +45,7 @@ int cg_api_user_list(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
     struct cg_account_query q = {.limit = 50};
-    const char *after = cg_req_query(req, "after"), *limit = cg_req_query(req, "limit");
+    int64_t after = 0, limit = q.limit;
     json_t *list = NULL;
     int64_t next = 0;
     int rc;
@@ -68,22 +53,13 @@ int cg_api_user_list(struct cg_req *req, struct cg_error *err)
     q.grid_prefix = cg_req_query(req, "grid");
     q.status = cg_req_query(req, "status");
     q.role = cg_req_query(req, "role");
-    if (after) {
-        char *end = NULL;
-
-        q.after_id = strtoll(after, &end, 10);
-        if (*end || q.after_id < 0) {
-            return cg_error_field(err, CG_EINVAL, "after", "'after' must be an account id");
-        }
+    rc = cg_req_query_int(req, "after", 0, INT64_MAX, &after, err);
+    rc = rc ? rc : cg_req_query_int(req, "limit", 1, 500, &limit, err);
+    if (rc) {
+        return rc;
     }
-    if (limit) {
-        char *end = NULL;
-
-        q.limit = (int)strtol(limit, &end, 10);
-        if (*end || !*limit) {
-            return cg_error_field(err, CG_EINVAL, "limit", "'limit' must be a number");
-        }
-    }
+    q.after_id = after;
+    q.limit = (int)limit;
     if (q.grid_prefix) {
         for (const char *c = q.grid_prefix; *c; c++) {
             if (*c < '0' || *c > '9') {
@@ -134,7 +110,7 @@ int cg_api_user_get(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *account = NULL;
     int64_t id = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "account", &id, err);
 
     rc = rc ? rc : cg_auth_account_get(app->auth, cg_req_user(req), id, &account, err);
     return rc ? rc : cg_reply_json(req, 200, account);
@@ -150,7 +126,7 @@ int cg_api_user_roles(struct cg_req *req, struct cg_error *err)
     char ref[64];
     int64_t id = 0;
     int n = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "account", &id, err);
 
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc : read_roles_scope(body, roles, &n, &kind, ref, sizeof(ref), err);
@@ -167,7 +143,7 @@ static int set_status(struct cg_req *req, const char *status, const char *permis
     struct cg_app *app = cg_req_app(req);
     json_t *account = NULL;
     int64_t id = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "account", &id, err);
 
     rc = rc ? rc
             : cg_auth_account_set_status(app->auth, cg_req_user(req), id, status, permission,
@@ -198,7 +174,7 @@ int cg_api_user_password(struct cg_req *req, struct cg_error *err)
     json_t *body = cg_req_json(req);
     const char *password = NULL;
     int64_t id = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "account", &id, err);
 
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc
@@ -219,7 +195,7 @@ int cg_api_user_reveal(struct cg_req *req, struct cg_error *err)
     const char *field = NULL, *reason = NULL;
     char *phone = NULL;
     int64_t id = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "account", &id, err);
 
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc : cg_json_get_enum(body, "field", true, revealable, &field, err);

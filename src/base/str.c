@@ -6,6 +6,10 @@
 #include "base/mem.h"
 #include "base/str.h"
 
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
 void cg_str_init(struct cg_str *sb, size_t max)
 {
     sb->buf = (char *)"";
@@ -176,4 +180,42 @@ size_t cg_utf8_count(const char *p, size_t len)
         }
     }
     return count;
+}
+
+/* ---- numbers from text ------------------------------------------------------------------- */
+
+bool cg_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    const char *d = *s == '-' ? s + 1 : s;
+    char *end = NULL;
+    long long v;
+
+    if (!*d || strspn(d, "0123456789") != strlen(d)) {
+        return false;
+    }
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno || *end || v < min || v > max) {
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+bool cg_parse_double(const char *s, double *out)
+{
+    char *end = NULL;
+    double v;
+
+    /* strtod alone would take " 1", "0x1p3", "inf" and "nan" */
+    if (!*s || strspn(s, "+-0123456789.eE") != strlen(s)) {
+        return false;
+    }
+    errno = 0;
+    v = strtod(s, &end);
+    if (errno || *end || !isfinite(v)) {
+        return false;
+    }
+    *out = v;
+    return true;
 }

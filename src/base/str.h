@@ -60,4 +60,12 @@ bool cg_utf8_valid(const char *p, size_t len);
 /* Number of code points in well-formed UTF-8 text. */
 size_t cg_utf8_count(const char *p, size_t len);
 
+/*
+ * Parses all of s as a decimal whole number in [min, max]: an optional '-' and
+ * digits, nothing else (no spaces, '+', hex or overflow). False leaves *out as is.
+ */
+bool cg_parse_int64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* Parses all of s as a finite decimal number (digits, sign, '.', exponent). */
+bool cg_parse_double(const char *s, double *out);
+
 #endif

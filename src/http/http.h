@@ -83,6 +83,24 @@ void *cg_req_user(const struct cg_req *req);
  */
 void cg_req_add_header(struct cg_req *req, const char *name, const char *value);
 
+/* ---- typed parameters (params.c) ------------------------------------------------------ */
+
+/* The path parameter name as a positive id; CG_ENOTFOUND "no <what> '...'" otherwise. */
+int cg_req_path_id(struct cg_req *req, const char *name, const char *what, int64_t *out,
+                   struct cg_error *err) CG_MUST_CHECK;
+/* A whole number in [min, max]; absent leaves *out as it is; empty or bad is CG_EINVAL. */
+int cg_req_query_int(struct cg_req *req, const char *name, int64_t min, int64_t max, int64_t *out,
+                     struct cg_error *err) CG_MUST_CHECK;
+/* A finite decimal number in [min, max]; absent is CG_EMISSING, bad CG_EINVAL. */
+int cg_req_query_number(struct cg_req *req, const char *name, double min, double max, double *out,
+                        struct cg_error *err) CG_MUST_CHECK;
+/* UTF-8 text of at most max_chars characters (borrowed); absent or empty: *out NULL. */
+int cg_req_query_text(struct cg_req *req, const char *name, size_t max_chars, const char **out,
+                      struct cg_error *err) CG_MUST_CHECK;
+/* A division or grid code: 1..max_digits digits (borrowed); absent: *out NULL. */
+int cg_req_query_code(struct cg_req *req, const char *name, size_t max_digits, const char **out,
+                      struct cg_error *err) CG_MUST_CHECK;
+
 /* ---- replying --------------------------------------------------------------------------- */
 
 /* Replies with body as JSON. Takes ownership of body. */

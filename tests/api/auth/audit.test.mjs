@@ -126,6 +126,7 @@ describe('what the audit administrator finds', () => {
     const head = auditHead(server);
     for (const [q, field] of [
       ['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=ten', 'limit'], ['before=-1', 'before'], ['before=1e3', 'before'],
+      ['limit=99999999999999999999', 'limit'], ['before=99999999999999999999', 'before'], ['limit=', 'limit'],
       ['from=yesterday', 'from'], ['to=2026-13-45T00:00:00Z', 'to'], ['result=maybe', 'result'], [`actor=${'a'.repeat(300)}`, 'actor'],
     ]) {
       const r = await auditor.get(`/api/v1/audit?${q}`);

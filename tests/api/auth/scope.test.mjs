@@ -97,6 +97,20 @@ describe('a grid-scoped caller sees its subtree only', () => {
     assert.equal(bad.status, 400, bad.text);
   });
 
+  test('bad paging is 400 naming the parameter: out of range, empty, not a number, too big to hold', async () => {
+    for (const [q, field] of [
+      ['limit=0', 'limit'], ['limit=501', 'limit'], ['limit=', 'limit'], ['limit=5x', 'limit'],
+      ['limit=4294967346', 'limit'], ['limit=99999999999999999999', 'limit'],
+      ['after=-1', 'after'], ['after=1.5', 'after'], ['after=99999999999999999999', 'after'],
+    ]) {
+      const r = await station.get(`/api/v1/users?${q}`);
+      assert.equal(r.status, 400, `${q}: ${r.text}`);
+      assert.equal(r.json.error.field, field, `${q}: ${r.text}`);
+    }
+    const id = await station.get('/api/v1/users/99999999999999999999');
+    assert.equal(id.status, 404, id.text);
+  });
+
   test('an account of another grid, read by guessing its id, is 404 like a missing one, and the refusal is audited', async () => {
     const head = auditHead(server);
     const w2 = made['scope.w2'].id;

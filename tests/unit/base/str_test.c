@@ -104,6 +104,59 @@ static void test_utf8(void **state)
     assert_int_equal(cg_utf8_count("网格a", 7), 3);
 }
 
+static void test_parse_int64(void **state)
+{
+    static const struct {
+        const char *s;
+        bool ok;
+        int64_t v;
+    } cases[] = {
+        {"0", true, 0},
+        {"42", true, 42},
+        {"-7", true, -7},
+        {"9223372036854775807", true, INT64_MAX},
+        {"9223372036854775808", false, 0}, /* overflow is refused, never clamped */
+        {"-9223372036854775809", false, 0},
+        {"", false, 0},
+        {"-", false, 0},
+        {" 1", false, 0},
+        {"1 ", false, 0},
+        {"+1", false, 0},
+        {"0x10", false, 0},
+        {"1e3", false, 0},
+        {"--1", false, 0},
+    };
+    int64_t v;
+
+    (void)state;
+    for (size_t i = 0; i < CG_ARRAY_LEN(cases); i++) {
+        v = 12345;
+        assert_int_equal(cg_parse_int64(cases[i].s, INT64_MIN, INT64_MAX, &v), cases[i].ok);
+        assert_true(v == (cases[i].ok ? cases[i].v : 12345)); /* untouched when refused */
+    }
+    assert_false(cg_parse_int64("0", 1, 10, &v));
+    assert_false(cg_parse_int64("11", 1, 10, &v));
+    assert_true(cg_parse_int64("10", 1, 10, &v) && v == 10);
+}
+
+static void test_parse_double(void **state)
+{
+    double v = 0;
+
+    (void)state;
+    assert_true(cg_parse_double("113.5", &v) && v == 113.5);
+    assert_true(cg_parse_double("-22.25", &v) && v == -22.25);
+    assert_true(cg_parse_double("1e2", &v) && v == 100);
+    assert_false(cg_parse_double("", &v));
+    assert_false(cg_parse_double("inf", &v));
+    assert_false(cg_parse_double("nan", &v));
+    assert_false(cg_parse_double("0x1p3", &v));
+    assert_false(cg_parse_double(" 1", &v));
+    assert_false(cg_parse_double("1,5", &v));
+    assert_false(cg_parse_double("1e999", &v)); /* out of range */
+    assert_false(cg_parse_double("1.2.3", &v));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +166,8 @@ int main(void)
         cmocka_unit_test(test_max_is_sticky),
         cmocka_unit_test(test_detach_hands_over),
         cmocka_unit_test(test_utf8),
+        cmocka_unit_test(test_parse_int64),
+        cmocka_unit_test(test_parse_double),
     };
 
     return cmocka_run_group_tests_name("base/str", tests, NULL, NULL);
