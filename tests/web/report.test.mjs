@@ -369,7 +369,8 @@ describe('offline', () => {
       const w = worker.page;
       await openForm(w);
       // The service worker is in control and holds the shell, and no API answer but the routes.
-      await w.waitForFunction(() => navigator.serviceWorker.controller !== null);
+      // Installing fetches the whole shell: longer than one page step on a loaded machine.
+      await w.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
       const cached = await w.evaluate(async () => {
         const out = {};
         for (const name of await caches.keys()) {
@@ -388,9 +389,10 @@ describe('offline', () => {
       // loaded before the worker was there, and modules not in its list are kept).
       await w.evaluate(async () => {
         const reg = await navigator.serviceWorker.ready;
-        reg.active.postMessage({ type: 'keep', urls: ['vendor/preact.js.map', 'api/v1/auth/me'] });
+        reg.active.postMessage({ type: 'keep', urls: ['vendor/LICENSE-htm.txt', 'vendor/htm.js?v=2', 'api/v1/auth/me'] });
       });
-      await w.waitForFunction(async () => Boolean(await caches.match('vendor/preact.js.map')));
+      await w.waitForFunction(async () => Boolean(await caches.match('vendor/htm.js?v=2')), null, { timeout: 15_000 });
+      assert.equal(await w.evaluate(async () => Boolean(await caches.match('vendor/LICENSE-htm.txt'))), false, 'only app files');
       assert.equal(await w.evaluate(async () => Boolean(await caches.match('api/v1/auth/me'))), false, 'but never an API answer');
 
       await gpsFix(w);

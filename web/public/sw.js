@@ -52,6 +52,9 @@ const SHELL = [
   'vendor/qrcode-generator.js',
 ];
 
+// What the app is made of, kept whenever fetched: modules, styles, pages, icons, fonts.
+const SHELL_FILE = /\.(?:m?js|css|html|svg|woff2)$/;
+
 // Public API answers that the pages need offline (no personal data).
 const API_KEPT = new Set(['api/v1/routes']);
 
@@ -100,7 +103,8 @@ self.addEventListener('message', (event) => {
         urls.slice(0, 200).map(async (u) => {
           const url = new URL(u, self.location.href);
           const path = url.origin === self.location.origin ? rel(url) : null;
-          if (path === null || path.startsWith('api/') || (await cache.match(keyOf(path, url.search)))) return;
+          if (path === null || (path !== '' && !SHELL_FILE.test(path)) || path.startsWith('api/')) return;
+          if (await cache.match(keyOf(path, url.search))) return;
           const res = await fetch(url, { cache: 'no-cache' });
           if (res.ok && res.type === 'basic') await cache.put(keyOf(path, url.search), res);
         }),
@@ -146,7 +150,10 @@ self.addEventListener('fetch', (event) => {
     if (API_KEPT.has(path) && !url.search) event.respondWith(networkFirst(request, API_CACHE, path));
     return; // network only: nothing personal is ever stored here
   }
-  // Pages are one page (hash routes): any navigation is the app's index.
+  // Pages are one page (hash routes): any navigation is the app's index. Other files are
+  // kept when they are the app's own kind (a same-origin tile server's images are not: the
+  // cache would grow without bound).
+  if (request.mode !== 'navigate' && path !== '' && !SHELL_FILE.test(path)) return;
   const key = request.mode === 'navigate' ? './' : keyOf(path, url.search);
   event.respondWith(networkFirst(request, SHELL_CACHE, key));
 });
