@@ -1046,43 +1046,64 @@ static bool china_midnight(int64_t ms)
     return (ms + CN_OFFSET_MS) % DAY_MS == 0;
 }
 
+static void add_day(json_t *list, int64_t day)
+{
+    time_t secs = (time_t)(day * 86400);
+    struct tm tm;
+    char b[40];
+
+    gmtime_r(&secs, &tm);
+    snprintf(b, sizeof(b), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    json_array_append_new(list, json_string(b));
+}
+
 /*
- * The roll-up buckets of [from, to), both China midnights, as a JSON array:
- * whole months as "YYYY-MM", the days at the edges as "YYYY-MM-DD". Owned by
- * the caller (free()).
+ * The roll-up buckets of [from, to), both China midnights, as JSON arrays
+ * (owned by the caller, free()): *out_all the buckets to read, *out_minus
+ * those among them to subtract. Each month the period touches is its month
+ * row when whole; when partly inside, the days inside or, when fewer, the
+ * month minus the days outside: at most 15 day rows at each end.
  */
-static char *buckets_of(int64_t from, int64_t to)
+static void buckets_of(int64_t from, int64_t to, char **out_all, char **out_minus)
 {
     int64_t d = (from + CN_OFFSET_MS) / DAY_MS, end = (to + CN_OFFSET_MS) / DAY_MS;
-    json_t *list = json_array();
-    char *text;
+    json_t *all = json_array(), *minus = json_array();
 
     while (d < end) {
         time_t secs = (time_t)(d * 86400);
-        struct tm tm;
-        char b[40];
+        struct tm tm, first, next;
+        int64_t m0, m1, a, b;
+        char month[40];
 
         gmtime_r(&secs, &tm);
-        if (tm.tm_mday == 1) {
-            struct tm next = tm;
-            int64_t nd;
-
-            next.tm_mon++; /* timegm normalises December + 1 */
-            nd = (int64_t)timegm(&next) / 86400;
-            if (nd <= end) {
-                snprintf(b, sizeof(b), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
-                json_array_append_new(list, json_string(b));
-                d = nd;
-                continue;
+        first = tm;
+        first.tm_mday = 1;
+        next = first;
+        next.tm_mon++; /* timegm normalises December + 1 */
+        m0 = (int64_t)timegm(&first) / 86400;
+        m1 = (int64_t)timegm(&next) / 86400;
+        a = d;
+        b = end < m1 ? end : m1;
+        snprintf(month, sizeof(month), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+        if ((b - a) * 2 <= m1 - m0 && b - a < m1 - m0) {
+            for (int64_t i = a; i < b; i++) {
+                add_day(all, i);
+            }
+        } else {
+            json_array_append_new(all, json_string(month));
+            for (int64_t i = m0; i < m1; i++) {
+                if (i < a || i >= b) {
+                    add_day(all, i);
+                    add_day(minus, i);
+                }
             }
         }
-        snprintf(b, sizeof(b), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-        json_array_append_new(list, json_string(b));
-        d++;
+        d = m1;
     }
-    text = json_dumps(list, JSON_COMPACT);
-    json_decref(list);
-    return text;
+    *out_all = json_dumps(all, JSON_COMPACT);
+    *out_minus = json_dumps(minus, JSON_COMPACT);
+    json_decref(all);
+    json_decref(minus);
 }
 
 /*
@@ -1204,12 +1225,15 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
     cg_time_iso(to, t, sizeof(t));
     if (china_midnight(from) && china_midnight(to) && !scan &&
         rollup_plan((enum cg_event__by)by, &scope, key, sizeof(key), &rq)) {
-        char *buckets = buckets_of(from, to);
+        char *all, *minus;
 
-        rq.buckets = buckets;
+        buckets_of(from, to, &all, &minus);
+        rq.buckets = all;
+        rq.minus = minus;
         source = "rollup";
         rc = cg_event__kpi_rollup(ev->db, &rq, kpi_row, &c, err);
-        free(buckets);
+        free(all);
+        free(minus);
     } else {
         rc = cg_event__kpi_scan(ev->db, (enum cg_event__by)by, &scope, f, t, kpi_row, &c, err);
     }

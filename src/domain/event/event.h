@@ -105,8 +105,8 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
 
 struct cg_event_kpi_query {
     const char *by;     /* "grid", "village", "town", "department", "worker" (the reporter) */
-    const char *from;   /* RFC 3339, inclusive */
-    const char *to;     /* RFC 3339, exclusive */
+    const char *from;   /* a date (the China day's start) or RFC 3339 UTC, inclusive */
+    const char *to;     /* the same, exclusive */
     const char *within; /* a grid code prefix inside the actor's scope, or NULL */
 };
 
@@ -114,15 +114,21 @@ struct cg_event_kpi_query {
  * Counts over the period per group: reported (上报数), filed (立案数), due
  * (应结案数), closed (结案数), closed_on_time (按期结案数), their rates, rework
  * (返工数), self_resolved and its rate, satisfaction. Report-only records are
- * never counted. {"by", "from", "to", "rows": [...], "total": {...}}.
+ * never counted; groups with nothing in the period are left out. A period from
+ * China midnight to China midnight is read from the roll-ups kept up to date
+ * by every change (a few rows per group and month); any other period is
+ * scanned from the events ("source": "rollup" or "scan"; docs/EVENTS.md).
+ * {"by", "from", "to", "source", "rows": [...], "total": {...}}.
  */
 int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
                  const struct cg_event_kpi_query *q, json_t **out,
                  struct cg_error *err) CG_MUST_CHECK;
 
 /*
- * The command center's dashboard for actor's scope: today's and this month's
- * KPI totals (China days), open events by state, red and yellow warnings.
+ * The command center's dashboard for actor's scope: the KPI totals of today
+ * and of this month (China day and calendar month, from the roll-ups), open
+ * events by state (counters), red and yellow warnings (open events with a
+ * deadline, from their index).
  * {"today": {...}, "month": {...}, "open": {"state": n...}, "warnings": {"red", "yellow"}}
  */
 int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, json_t **out,

@@ -131,8 +131,8 @@ int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *act
 
 /*
  * What to read of the roll-ups (table event_rollup, migration 0010): rows of
- * target (dim, lvl) in the buckets of a JSON array of China days and months,
- * whose area starts with prefix and (when key is not NULL) of that key,
+ * target (dim, lvl) in the buckets of a JSON array of China days and months
+ * (less those of minus), whose area starts with prefix and (when key is not NULL) of that key,
  * summed per group: 0 the area, 1 its village, 2 its town, 3 the key.
  */
 struct cg_event__rollup_query {
@@ -140,6 +140,7 @@ struct cg_event__rollup_query {
     int lvl;             /* 0 city, 1 town, 2 village, 3 grid */
     int group;           /* 0 area, 1 village, 2 town, 3 key */
     const char *buckets; /* JSON array: ["2026-01", "2026-02-01", ...] */
+    const char *minus;   /* JSON array: those of buckets subtracted ("2026-01-31": Jan. less) */
     const char *prefix;  /* of the area ("" for all) */
     const char *key;     /* NULL for any */
 };

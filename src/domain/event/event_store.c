@@ -378,10 +378,12 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
  * range of areas. A group key per statement, as for the scan.
  */
 #define KPI_ROLLUP_SQL(KEY)                                                                        \
-    "SELECT " KEY ", SUM(reported), SUM(filed), SUM(due), SUM(closed), SUM(on_time),"              \
-    " SUM(rework), SUM(self_resolved), SUM(revisits), SUM(satisfaction) FROM event_rollup"         \
-    " WHERE dim = ?1 AND lvl = ?2 AND bucket IN (SELECT value FROM json_each(?3))"                 \
-    " AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)"                                   \
+    "SELECT " KEY ", SUM(s * reported), SUM(s * filed), SUM(s * due), SUM(s * closed),"            \
+    " SUM(s * on_time), SUM(s * rework), SUM(s * self_resolved), SUM(s * revisits),"               \
+    " SUM(s * satisfaction) FROM (SELECT *, CASE WHEN bucket IN"                                   \
+    "  (SELECT value FROM json_each(?7)) THEN -1 ELSE 1 END AS s FROM event_rollup"                \
+    "  WHERE dim = ?1 AND lvl = ?2 AND bucket IN (SELECT value FROM json_each(?3))"                \
+    "  AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6))"                                 \
     " GROUP BY 1 ORDER BY 1"
 
 static const char *const kpi_rollup_sql[] = {
@@ -402,8 +404,9 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     CG_ASSERT(q->group >= 0 && (size_t)q->group < CG_ARRAY_LEN(kpi_rollup_sql));
     snprintf(end, sizeof(end), "%s:", q->prefix);
     rc = rc ? rc
-            : cg_db_prepare_bind(c, kpi_rollup_sql[q->group], &st, err, "iitttt", (int64_t)q->dim,
-                                 (int64_t)q->lvl, q->buckets, q->prefix, end, q->key);
+            : cg_db_prepare_bind(c, kpi_rollup_sql[q->group], &st, err, "iittttt", (int64_t)q->dim,
+                                 (int64_t)q->lvl, q->buckets, q->prefix, end, q->key,
+                                 q->minus ? q->minus : "[]");
     rc = rc ? rc : kpi_rows(st, fn, ctx, err);
     cg_db_finalize(st);
     return rc;
