@@ -381,12 +381,9 @@ int main(int argc, char **argv)
         goto out;
     }
     /* A relative media.dir lies beside the database file. */
-    const char *db_slash = strrchr(cfg.db_path, '/');
     char media_dir[2100];
 
-    snprintf(media_dir, sizeof(media_dir), "%.*s%s",
-             cfg.media_dir[0] == '/' || !db_slash ? 0 : (int)(db_slash - cfg.db_path + 1),
-             cfg.db_path, cfg.media_dir);
+    cg_media_resolve_dir(cfg.db_path, cfg.media_dir, media_dir, sizeof(media_dir));
     rc =
         cg_media_open(app.db, app.events, media_dir, (size_t)cfg.media_max_photo, &app.media, &err);
     if (rc) {

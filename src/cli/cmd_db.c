@@ -7,6 +7,7 @@
 #include "db/db.h"
 #include "domain/audit/audit.h"
 #include "domain/catalogue/catalogue.h"
+#include "domain/media/media.h"
 
 #include <sys/stat.h>
 
@@ -93,14 +94,41 @@ int cmd_migrate(struct cli_ctx *ctx, int argc, char **argv)
     return rc ? CLI_FAIL : CLI_OK;
 }
 
+/* Copies the photos from into to and says what it did; 0 or CLI_FAIL. */
+static int copy_media(struct cli_ctx *ctx, const char *from, const char *to)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_media_copy st;
+
+    if (cg_media_copy_dir(from, to, &st, &err)) {
+        cli_error(ctx, "photos: %s", err.message);
+        return CLI_FAIL;
+    }
+    printf("photos: %" PRId64 " files copied (%" PRId64 " bytes), %" PRId64
+           " already there, into %s\n",
+           st.copied, st.bytes, st.present, to);
+    if (st.damaged) {
+        cli_error(ctx,
+                  "photos: %" PRId64 " files in %s do not match their hash (damaged on disk) "
+                  "and were not copied",
+                  st.damaged, from);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
 int cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char help[] =
         "usage: civgrid backup DEST\n\n"
         "Writes a consistent copy of the database to DEST with SQLite's online\n"
-        "backup API. Safe while civgridd is running; DEST appears only when complete.\n";
+        "backup API, then the photos (media.dir) into DEST.media/: only the files not\n"
+        "there yet, each checked against its hash. Safe while civgridd is running; DEST\n"
+        "appears only when complete. The key file of personal data is not copied: keep\n"
+        "it apart (docs/SECURITY.md).\n";
     struct cg_db *db = NULL;
     struct cg_error err = CG_ERROR_INIT;
+    char media[2100], dest_media[2100];
     int npos, rc = cli_parse(ctx, argc, argv, help, NULL, NULL, &npos);
 
     if (rc) {
@@ -115,13 +143,16 @@ int cmd_backup(struct cli_ctx *ctx, int argc, char **argv)
         return rc;
     }
     rc = cg_db_backup(db, argv[0], &err);
+    cg_db_close(db);
     if (rc) {
         cli_error(ctx, "%s", err.message);
-    } else {
-        printf("backed up %s to %s\n", ctx->cfg.db_path, argv[0]);
+        return CLI_FAIL;
     }
-    cg_db_close(db);
-    return rc ? CLI_FAIL : CLI_OK;
+    printf("backed up %s to %s\n", ctx->cfg.db_path, argv[0]);
+    /* After the database: every photo its copy names was on disk before its row committed. */
+    cg_media_resolve_dir(ctx->cfg.db_path, ctx->cfg.media_dir, media, sizeof(media));
+    snprintf(dest_media, sizeof(dest_media), "%s.media", argv[0]);
+    return copy_media(ctx, media, dest_media);
 }
 
 int cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
@@ -130,8 +161,9 @@ int cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
     static const char help[] =
         "usage: civgrid restore [--yes] SRC\n\n"
         "Replaces the database at db.path with the backup SRC after checking the\n"
-        "backup's integrity. Stop civgridd first. Replacing an existing database\n"
-        "needs --yes.\n";
+        "backup's integrity, then copies the photos of SRC.media/ (when there) into\n"
+        "media.dir, keeping those already there. Stop civgridd first. Replacing an\n"
+        "existing database needs --yes.\n";
     struct cg_error err = CG_ERROR_INIT;
     unsigned f = 0;
     int npos, rc = cli_parse(ctx, argc, argv, help, flags, &f, &npos);
@@ -153,7 +185,13 @@ int cmd_restore(struct cli_ctx *ctx, int argc, char **argv)
         return CLI_FAIL;
     }
     printf("restored %s from %s\n", ctx->cfg.db_path, argv[0]);
-    return CLI_OK;
+    {
+        char media[2100], src_media[2100];
+
+        cg_media_resolve_dir(ctx->cfg.db_path, ctx->cfg.media_dir, media, sizeof(media));
+        snprintf(src_media, sizeof(src_media), "%s.media", argv[0]);
+        return file_exists(src_media) ? copy_media(ctx, src_media, media) : CLI_OK;
+    }
 }
 
 int cmd_check(struct cli_ctx *ctx, int argc, char **argv)

@@ -2,6 +2,7 @@
 // Exit codes: 0 success, 1 failure, 2 usage error.
 
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -200,6 +201,46 @@ describe('backup and restore', () => {
     const r = runCli(['--db', target, 'restore', backup]);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(count(target), count(backup));
+  });
+
+  test('photos: backup copies them into DEST.media (new ones only, each checked), restore puts them back, a damaged one fails', () => {
+    const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+    const media = path.join(path.dirname(server.dbPath), 'media');
+    const put = (dir, name, bytes) => {
+      fs.mkdirSync(path.join(dir, name.slice(0, 2)), { recursive: true });
+      fs.writeFileSync(path.join(dir, name.slice(0, 2), name), bytes);
+    };
+    const photos = [crypto.randomBytes(3000), crypto.randomBytes(500)];
+    for (const p of photos) put(media, sha(p), p);
+    put(media, `${sha(photos[0])}.thumb.jpg`, Buffer.from('thumbnail bytes'));
+    put(media, `${sha(photos[1])}.tmp.123.0`, Buffer.from('a write in progress'));
+    const dest = path.join(path.dirname(server.dbPath), 'with-photos.db');
+    const r = runCli(['--db', server.dbPath, 'backup', dest]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /photos: 3 files copied \(3515 bytes\), 0 already there/);
+    for (const p of photos) {
+      assert.ok(fs.readFileSync(path.join(`${dest}.media`, sha(p).slice(0, 2), sha(p))).equals(p));
+    }
+    assert.ok(!fs.existsSync(path.join(`${dest}.media`, sha(photos[1]).slice(0, 2), `${sha(photos[1])}.tmp.123.0`)));
+    const again = runCli(['--db', server.dbPath, 'backup', dest]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /photos: 0 files copied \(0 bytes\), 3 already there/);
+
+    const bad = crypto.randomBytes(100);
+    put(media, sha(bad), Buffer.concat([bad, Buffer.from('x')]));
+    const damaged = runCli(['--db', server.dbPath, 'backup', path.join(path.dirname(server.dbPath), 'damaged.db')]);
+    assert.equal(damaged.status, 1, damaged.stdout);
+    assert.match(damaged.stderr, /1 files .* do not match their hash/);
+    fs.rmSync(path.join(media, sha(bad).slice(0, 2), sha(bad)));
+
+    const target = path.join(tmp.dir, 'photos', 'restored.db');
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    const back = runCli(['--db', target, 'restore', dest]);
+    assert.equal(back.status, 0, back.stderr);
+    assert.match(back.stdout, /photos: 3 files copied/);
+    for (const p of photos) {
+      assert.ok(fs.readFileSync(path.join(tmp.dir, 'photos', 'media', sha(p).slice(0, 2), sha(p))).equals(p));
+    }
   });
 
   test('restore from a file that is not a database exits 1 and leaves the target alone', () => {

@@ -12,6 +12,7 @@
 #include "domain/event/event.h"
 #include "domain/media/media_int.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <gd.h>
 #include <pthread.h>
@@ -368,15 +369,17 @@ static int make_dirs(const char *path, struct cg_error *err)
     return 0;
 }
 
-static void file_path(const struct cg_media *m, const char *hash, bool thumb, char *out,
-                      size_t size)
+static void file_path(const char *dir, const char *hash, bool thumb, char *out, size_t size)
 {
-    snprintf(out, size, "%s/%.2s/%s%s", m->dir, hash, hash, thumb ? ".thumb.jpg" : "");
+    snprintf(out, size, "%s/%.2s/%s%s", dir, hash, hash, thumb ? ".thumb.jpg" : "");
 }
 
-/* Writes data to path unless a file of that size is there: temp file, fsync, rename, fsync. */
-static int write_once(const struct cg_media *m, const char *hash, bool thumb, const void *data,
-                      size_t len, struct cg_error *err)
+/*
+ * Writes data as the file of hash under dir unless a file of that size is there: temp file,
+ * fsync, rename, fsync of the directory.
+ */
+static int write_once(const char *dir, const char *hash, bool thumb, const void *data, size_t len,
+                      struct cg_error *err)
 {
     static _Atomic unsigned counter;
     char sub[1100], path[1200], tmp[1300];
@@ -385,11 +388,11 @@ static int write_once(const struct cg_media *m, const char *hash, bool thumb, co
     size_t done = 0;
     int fd, dfd;
 
-    file_path(m, hash, thumb, path, sizeof(path));
+    file_path(dir, hash, thumb, path, sizeof(path));
     if (!stat(path, &sb) && (size_t)sb.st_size == len) {
         return 0; /* content-addressed: the same name is the same bytes */
     }
-    snprintf(sub, sizeof(sub), "%s/%.2s", m->dir, hash);
+    snprintf(sub, sizeof(sub), "%s/%.2s", dir, hash);
     if (mkdir(sub, 0750) && errno != EEXIST) {
         return cg_error_set(err, CG_EIO, "cannot create directory '%s': %s", sub, strerror(errno));
     }
@@ -469,6 +472,109 @@ static int read_file(const char *path, size_t max, void **out, size_t *out_len,
     *out = buf;
     *out_len = done;
     return 0;
+}
+
+/* ---- copies (backup and restore) -------------------------------------------------------- */
+
+/* A file name of the media directory: 64 hex digits, then nothing or ".thumb.jpg". */
+static bool media_name(const char *name, bool *thumb)
+{
+    size_t n = strspn(name, "0123456789abcdef");
+
+    *thumb = n == CG_MEDIA_HASH_LEN && !strcmp(name + n, ".thumb.jpg");
+    return n == CG_MEDIA_HASH_LEN && (!name[n] || *thumb);
+}
+
+/* Copies one file of from/sub into to, checking a photo's bytes against its name. */
+static int copy_one(const char *from, const char *to, const char *name, bool thumb,
+                    struct cg_media_copy *st, struct cg_error *err)
+{
+    char path[1200], dst[1200], hex[CG_MEDIA_HASH_LEN + 1];
+    struct stat sf, sd;
+    void *data = NULL;
+    size_t len = 0;
+    int rc;
+
+    file_path(from, name, thumb, path, sizeof(path));
+    file_path(to, name, thumb, dst, sizeof(dst));
+    if (!stat(path, &sf) && !stat(dst, &sd) && sd.st_size == sf.st_size) {
+        st->present++; /* content-addressed: the same name and size is the same file */
+        return 0;
+    }
+    rc = read_file(path, (size_t)1 << 30, &data, &len, err);
+    if (rc) {
+        return rc;
+    }
+    if (!thumb) {
+        cg_media_sha256_hex(data, len, hex);
+        if (memcmp(hex, name, CG_MEDIA_HASH_LEN)) {
+            /* Damaged on disk: copying it would spread the damage under a name that lies. */
+            st->damaged++;
+            free(data);
+            return 0;
+        }
+    }
+    rc = write_once(to, name, thumb, data, len, err);
+    free(data);
+    if (!rc) {
+        st->copied++;
+        st->bytes += (int64_t)len;
+    }
+    return rc;
+}
+
+int cg_media_copy_dir(const char *from, const char *to, struct cg_media_copy *st,
+                      struct cg_error *err)
+{
+    DIR *top = opendir(from);
+    struct dirent *d;
+    int rc = 0;
+
+    memset(st, 0, sizeof(*st));
+    if (!top) {
+        return errno == ENOENT
+                   ? 0
+                   : cg_error_set(err, CG_EIO, "cannot read '%s': %s", from, strerror(errno));
+    }
+    rc = make_dirs(to, err);
+    while (!rc && (d = readdir(top))) {
+        char sub[1100];
+        DIR *dir;
+        struct dirent *f;
+
+        if (strlen(d->d_name) != 2 || strspn(d->d_name, "0123456789abcdef") != 2) {
+            continue;
+        }
+        snprintf(sub, sizeof(sub), "%s/%s", from, d->d_name);
+        dir = opendir(sub);
+        if (!dir) {
+            rc = cg_error_set(err, CG_EIO, "cannot read '%s': %s", sub, strerror(errno));
+            break;
+        }
+        while (!rc && (f = readdir(dir))) {
+            bool thumb;
+
+            /* Temporary files of writes in progress are not photos yet. */
+            if (media_name(f->d_name, &thumb) && !strncmp(f->d_name, d->d_name, 2)) {
+                char hash[CG_MEDIA_HASH_LEN + 1];
+
+                memcpy(hash, f->d_name, CG_MEDIA_HASH_LEN);
+                hash[CG_MEDIA_HASH_LEN] = '\0';
+                rc = copy_one(from, to, hash, thumb, st, err);
+            }
+        }
+        closedir(dir);
+    }
+    closedir(top);
+    return rc;
+}
+
+void cg_media_resolve_dir(const char *db_path, const char *dir, char *out, size_t size)
+{
+    const char *slash = strrchr(db_path, '/');
+
+    snprintf(out, size, "%.*s%s", dir[0] == '/' || !slash ? 0 : (int)(slash - db_path + 1), db_path,
+             dir);
 }
 
 /* ---- the module ------------------------------------------------------------------------- */
@@ -595,8 +701,8 @@ int cg_media_attach(struct cg_media *m, const struct cg_principal *actor, int64_
     cg_time_iso(cg_time_now_ms(), p.uploaded_at, sizeof(p.uploaded_at));
     snprintf(p.by, sizeof(p.by), "%s", actor ? actor->login : "");
     /* Files first: a row never names a file that is not there (an orphan file is harmless). */
-    rc = write_once(m, p.hash, false, data, len, err);
-    rc = rc ? rc : write_once(m, p.hash, true, thumb, thumb_len, err);
+    rc = write_once(m->dir, p.hash, false, data, len, err);
+    rc = rc ? rc : write_once(m->dir, p.hash, true, thumb, thumb_len, err);
     free(thumb);
     rc = rc ? rc : cg_media__attach(m->db, &p, actor ? actor->account_id : 0, out_created, err);
     if (!rc) {
@@ -659,7 +765,7 @@ int cg_media_fetch(struct cg_media *m, const struct cg_principal *actor, const c
     if (rc) {
         return rc;
     }
-    file_path(m, hash, thumb, path, sizeof(path));
+    file_path(m->dir, hash, thumb, path, sizeof(path));
     rc = read_file(path, thumb ? MAX_THUMB_BYTES : (size_t)p.size, out_data, out_len, err);
     if (rc == CG_ENOTFOUND) {
         /* The row is there and the file is not: the media directory was lost or moved. */

@@ -59,6 +59,24 @@ int cg_media_thumbnail(const void *data, size_t len, int max_side, void **out, s
 /* Writes the SHA-256 of data as 64 lowercase hex digits and a NUL into out. */
 void cg_media_sha256_hex(const void *data, size_t len, char out[CG_MEDIA_HASH_LEN + 1]);
 
+/* ---- the media directory as files (backup, restore) ------------------------------------- */
+
+/* The media directory of a database: dir itself when absolute, else beside db_path. */
+void cg_media_resolve_dir(const char *db_path, const char *dir, char *out, size_t size);
+
+struct cg_media_copy {
+    int64_t copied, present, damaged; /* files; damaged: a photo whose bytes fail its hash */
+    int64_t bytes;                    /* of the files copied */
+};
+/*
+ * Copies every photo and thumbnail file of the media directory from into to (made when
+ * missing), each durably (temporary file, fsync, rename), skipping those already there;
+ * photos are checked against their hash on the way and damaged ones are counted, not
+ * copied. A missing from is an empty directory. Safe while the server writes into from.
+ */
+int cg_media_copy_dir(const char *from, const char *to, struct cg_media_copy *st,
+                      struct cg_error *err) CG_MUST_CHECK;
+
 /* ---- photos of events ------------------------------------------------------------------- */
 
 /* The module's state: the store, the event module and the media directory. */
