@@ -11,19 +11,6 @@
 
 #include <math.h>
 
-static int path_id(struct cg_req *req, int64_t *out, struct cg_error *err)
-{
-    const char *s = cg_req_param(req, "id");
-    char *end = NULL;
-
-    errno = 0;
-    *out = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || *out < 1) {
-        return cg_error_field(err, CG_ENOTFOUND, "id", "no event '%.20s'", s ? s : "");
-    }
-    return 0;
-}
-
 /* A JSON number member in [min, max] (required). */
 static int get_coord(json_t *body, const char *key, double min, double max, double *out,
                      struct cg_error *err)
@@ -83,37 +70,20 @@ int cg_api_event_list(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
     struct cg_event_query q = {.limit = 50};
-    const char *before = cg_req_query(req, "before"), *limit = cg_req_query(req, "limit");
+    int64_t before = 0, limit = q.limit;
     json_t *out = NULL;
-    int rc = 0;
+    int rc;
 
     q.state = cg_req_query(req, "state");
-    q.grid = cg_req_query(req, "grid");
     q.category = cg_req_query(req, "category");
     q.source = cg_req_query(req, "source");
     q.tier = cg_req_query(req, "tier");
     q.warning = cg_req_query(req, "warning");
-    if (q.grid &&
-        (!*q.grid || strlen(q.grid) > 16 || strspn(q.grid, "0123456789") != strlen(q.grid))) {
-        rc = cg_error_field(err, CG_EINVAL, "grid", "'grid' must be a division or grid code");
-    }
-    if (!rc && before) {
-        char *end = NULL;
-
-        q.before_id = strtoll(before, &end, 10);
-        if (!*before || *end || q.before_id < 1) {
-            rc = cg_error_field(err, CG_EINVAL, "before", "'before' must be an event id");
-        }
-    }
-    if (!rc && limit) {
-        char *end = NULL;
-        long v = strtol(limit, &end, 10);
-
-        if (!*limit || *end || v < 1 || v > 500) {
-            rc = cg_error_field(err, CG_EINVAL, "limit", "'limit' must be a number from 1 to 500");
-        }
-        q.limit = (int)v;
-    }
+    rc = cg_req_query_code(req, "grid", 16, &q.grid, err);
+    rc = rc ? rc : cg_req_query_int(req, "before", 1, INT64_MAX, &before, err);
+    rc = rc ? rc : cg_req_query_int(req, "limit", 1, 500, &limit, err);
+    q.before_id = before;
+    q.limit = (int)limit;
     rc = rc ? rc : cg_event_list(app->events, cg_req_user(req), &q, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }
@@ -123,7 +93,7 @@ int cg_api_event_get(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *out = NULL;
     int64_t id = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "event", &id, err);
 
     rc = rc ? rc : cg_event_get(app->events, cg_req_user(req), id, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
@@ -138,7 +108,7 @@ int cg_api_event_act(struct cg_req *req, struct cg_error *err)
     json_t *body = cg_req_json(req), *out = NULL;
     struct cg_event_action a = {0};
     int64_t id = 0, sat = 0;
-    int rc = path_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "event", &id, err);
 
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc : cg_json_get_string(body, "action", true, 1, 32, false, &a.action, err);
@@ -185,19 +155,10 @@ int cg_api_event_kpi(struct cg_req *req, struct cg_error *err)
 int cg_api_event_notices(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
-    const char *after = cg_req_query(req, "after");
     int64_t after_id = 0;
     json_t *out = NULL;
-    int rc = 0;
+    int rc = cg_req_query_int(req, "after", 0, INT64_MAX, &after_id, err);
 
-    if (after) {
-        char *end = NULL;
-
-        after_id = strtoll(after, &end, 10);
-        if (!*after || *end || after_id < 0) {
-            rc = cg_error_field(err, CG_EINVAL, "after", "'after' must be a notice id");
-        }
-    }
     rc = rc ? rc : cg_event_notices(app->events, cg_req_user(req), after_id, 200, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }

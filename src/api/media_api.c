@@ -10,19 +10,6 @@
 
 #include <ctype.h>
 
-static int event_id(struct cg_req *req, int64_t *out, struct cg_error *err)
-{
-    const char *s = cg_req_param(req, "id");
-    char *end = NULL;
-
-    errno = 0;
-    *out = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || *out < 1) {
-        return cg_error_field(err, CG_ENOTFOUND, "id", "no event '%.20s'", s ? s : "");
-    }
-    return 0;
-}
-
 int cg_api_photo_upload(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
@@ -34,7 +21,7 @@ int cg_api_photo_upload(struct cg_req *req, struct cg_error *err)
     json_t *out = NULL;
     bool created = false;
     int64_t id = 0;
-    int rc = event_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "event", &id, err);
 
     /* The media type without parameters ("image/jpeg; q=1" is image/jpeg), lower case. */
     for (size_t i = 0;
@@ -52,7 +39,7 @@ int cg_api_photo_list(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *out = NULL;
     int64_t id = 0;
-    int rc = event_id(req, &id, err);
+    int rc = cg_req_path_id(req, "id", "event", &id, err);
 
     rc = rc ? rc : cg_media_list(app->media, cg_req_user(req), id, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);

@@ -203,6 +203,13 @@ describe('bad input', () => {
     assert.equal((await duty.get('/api/v1/events/abc')).status, 404);
     assert.equal((await act(duty, 999999, { action: 'accept' })).status, 404);
     assert.equal((await duty.get('/api/v1/events?limit=0')).status, 400);
+    assert.equal((await duty.get('/api/v1/events/99999999999999999999')).status, 404);
+    for (const q of ['limit=4294967346', 'limit=', 'before=99999999999999999999', 'before=0']) {
+      const r = await duty.get(`/api/v1/events?${q}`);
+      assert.equal(r.status, 400, `${q}: ${r.text}`);
+      assert.equal(r.json.error.field, q.split('=')[0], `${q}: ${r.text}`);
+    }
+    assert.equal((await duty.get('/api/v1/notices?after=-1')).json.error.field, 'after');
     assert.equal((await duty.get('/api/v1/events?warning=green')).status, 400);
     assert.equal((await duty.get('/api/v1/events?grid=44x')).status, 400);
     assert.equal((await worker.get('/api/v1/events?grid=442000105207')).status, 403);
