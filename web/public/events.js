@@ -6,7 +6,9 @@
 //                  holds. Filters, newest first, paging with `before`, and a
 //                  strip of today's and this month's KPIs for stats.read.
 //   #/command      the same queue with the dashboard strip and the latest
-//                  deadline notices on top (指挥中心).
+//                  deadline notices on top (指挥中心), and for live.read the
+//                  live map of open events and workers (live.js, pushed by
+//                  Server-Sent Events).
 //   #/my           a citizen's own reports (the API returns only those).
 //   #/events/ID    one event: its fields, risk score and reasons, the log as
 //                  a timeline, photos (when the server has the photo routes),
@@ -241,6 +243,29 @@ function Dashboard({ showNotices }) {
 }
 
 // ---------------------------------------------------------------------------
+// The live map of the command center (live.js), loaded when first shown: it brings Leaflet.
+
+let liveModule = null;
+
+function LiveSlot() {
+  const [mod, setMod] = useState(liveModule);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    if (mod) return;
+    import('./live.js').then(
+      (m) => {
+        liveModule = m;
+        setMod(m);
+      },
+      () => setError({ code: 'network' }),
+    );
+  }, []);
+  if (error) return html`<${ErrorAlert} error=${error} testid="live-load-error" />`;
+  if (!mod) return html`<section class="card live" data-testid="live-loading"><p>${t('live.loading')}</p></section>`;
+  return html`<${mod.LiveMap} />`;
+}
+
+// ---------------------------------------------------------------------------
 // The queue
 
 const FILTERS = ['state', 'warning', 'source', 'category'];
@@ -316,6 +341,7 @@ export function EventsPage({ query, mode = 'queue' }) {
     </div>
 
     ${mode !== 'my' && can(me, 'stats.read') && html`<${Dashboard} showNotices=${mode === 'command'} />`}
+    ${mode === 'command' && can(me, 'live.read') && html`<${LiveSlot} />`}
 
     <form class="filters card" onSubmit=${apply} data-testid="events-filters" role="search">
       <${SelectField}
