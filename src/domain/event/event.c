@@ -42,6 +42,7 @@ enum effect {
     E_EXTEND = 1 << 4,    /* due_at moves by one more handling limit */
     E_CLOSE = 1 << 5,     /* closed: closure type and time */
     E_MERGE = 1 << 6,     /* a duplicate joins another event (into) */
+    E_DELEGATE = 1 << 7,  /* down one tier (下派): department > town > village > grid */
 };
 
 /* Which catalogue limit the deadline of the target state comes from (-1: none). */
@@ -70,6 +71,8 @@ static const struct transition machine[] = {
     {"accepted", "verify_request", "verifying", "event.accept", G_NONE, 0, CG_CATALOGUE_CHECK},
     {"accepted", "file", "filed", "event.accept", G_NONE, 0, CG_CATALOGUE_DISPATCH},
     {"accepted", "escalate", "accepted", "event.accept", G_NONE, E_ESCALATE, NO_STEP},
+    {"reported", "delegate", "reported", "event.accept", G_NONE, E_DELEGATE, NO_STEP},
+    {"accepted", "delegate", "accepted", "event.accept", G_NONE, E_DELEGATE, NO_STEP},
     {"accepted", "cancel", "cancelled", "event.accept", G_NONE, 0, NO_STEP},
     {"verifying", "verified", "accepted", "event.verify", G_NONE, 0, CG_CATALOGUE_ACCEPT},
     {"verifying", "cancel", "cancelled", "event.accept", G_NONE, 0, NO_STEP},
@@ -911,6 +914,19 @@ int cg_event_act(struct cg_events *ev, const struct cg_principal *actor, int64_t
             return cg_error_set(err, CG_EBADSTATE, "the event is at the top tier already");
         }
         snprintf(next.tier, sizeof(next.tier), "%s", tiers[i + 1]);
+    }
+    if (t->effects & E_DELEGATE) {
+        size_t i = 0;
+
+        while (tiers[i] && strcmp(tiers[i], r.tier)) {
+            i++;
+        }
+        if (!tiers[i] || i == 0) {
+            cg_event__row_release(&r);
+            return cg_error_set(err, CG_EBADSTATE,
+                                "the event is at the grid tier already: nobody is below it");
+        }
+        snprintf(next.tier, sizeof(next.tier), "%s", tiers[i - 1]);
     }
     if ((t->effects & E_DUE) && a->department && *a->department) {
         snprintf(next.department, sizeof(next.department), "%s", a->department);

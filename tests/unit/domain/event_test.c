@@ -195,6 +195,44 @@ static void test_workflow_to_closure(void **state)
     cast_free(&c);
 }
 
+/* Escalation goes up the tiers and delegation (下派) back down; each end refuses. */
+static void test_tiers_up_and_down(void **state)
+{
+    static const char *const up[] = {"village", "town", "department"};
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cast c;
+    int64_t id;
+    json_t *e;
+
+    cast_make(&c);
+    id = report(f, &c.worker, NULL, "patrol", IN_LON, IN_LAT, &err);
+    assert_true(id > 0);
+    assert_int_equal(act(f, &c.duty, id, "delegate", 0, NULL, 0), CG_EBADSTATE); /* at grid */
+    for (size_t i = 0; i < CG_ARRAY_LEN(up); i++) {
+        expect(f, &c.duty, id, "escalate", "reported");
+        e = get(f, &c.duty, id);
+        assert_string_equal(json_string_value(json_object_get(e, "tier")), up[i]);
+        json_decref(e);
+    }
+    assert_int_equal(act(f, &c.duty, id, "escalate", 0, NULL, 0), CG_EBADSTATE); /* the top */
+    expect(f, &c.duty, id, "accept", "accepted");
+    expect(f, &c.duty, id, "delegate", "accepted");
+    expect(f, &c.duty, id, "delegate", "accepted");
+    e = get(f, &c.duty, id);
+    assert_string_equal(json_string_value(json_object_get(e, "tier")), "village");
+    /* The log names each move: the report, three escalations, accept, two delegations. */
+    assert_int_equal(json_array_size(json_object_get(e, "log")), 7);
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_object_get(json_array_get(json_object_get(e, "log"), 6), "detail"), "tier")),
+        "village");
+    json_decref(e);
+    /* A grid worker cannot hand an event down: it is the command center's decision. */
+    assert_int_equal(act(f, &c.worker, id, "delegate", 0, NULL, 0), CG_EBADSTATE);
+    cast_free(&c);
+}
+
 static void test_refusals_name_the_allowed(void **state)
 {
     struct fixture *f = *state;
@@ -580,8 +618,9 @@ static void walk(struct history *h)
     static const char *const depts[] = {"环境卫生管理部门", "水务部门"};
     struct cg_error err = CG_ERROR_INIT;
     unsigned who = rnd(&h->seed) % 3, k = rnd(&h->seed) % 10;
-    const struct cg_principal *rep = who == 0 ? &h->c.worker : who == 1 ? &h->c.other_worker
-                                                                         : &h->c.citizen;
+    const struct cg_principal *rep = who == 0   ? &h->c.worker
+                                     : who == 1 ? &h->c.other_worker
+                                                : &h->c.citizen;
     const char *kind = k == 0 ? "report_only" : k == 1 && who < 2 ? "self_resolved" : NULL;
     int budget = (int)(rnd(&h->seed) % 16), dept = 0;
     double lon = who == 1 ? OTHER_LON : IN_LON, lat = who == 1 ? OTHER_LAT : IN_LAT;
@@ -596,7 +635,7 @@ static void walk(struct history *h)
     }
 #define STEP(p, action, sat, d)                                                                    \
     do {                                                                                           \
-        if (budget-- <= 0 || !step(h, p, id, action, sat, d)) {                                   \
+        if (budget-- <= 0 || !step(h, p, id, action, sat, d)) {                                    \
             return;                                                                                \
         }                                                                                          \
     } while (0)
@@ -761,9 +800,9 @@ static void test_kpi_rollups_match_the_scan(void **state)
     assert_int_equal(
         cg_db_write(f->db, test_exec_job,
                     (char *)"INSERT INTO account(id, login, display_name, password_hash,"
-                    " password_changed_at, scope_kind, created_at, updated_at)"
-                    " SELECT 100000 + n, 'kpi' || n, 'kpi', 'x', '', 'own', '', ''"
-                    " FROM (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5)",
+                            " password_changed_at, scope_kind, created_at, updated_at)"
+                            " SELECT 100000 + n, 'kpi' || n, 'kpi', 'x', '', 'own', '', ''"
+                            " FROM (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5)",
                     &err),
         0);
     h.c.worker.account_id = 100003;
@@ -833,6 +872,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_workflow_to_closure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals_name_the_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tiers_up_and_down, setup, teardown),
         cmocka_unit_test_setup_teardown(test_two_dispatchers_one_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(test_citizen_return_visit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kinds_grids_and_scope, setup, teardown),
