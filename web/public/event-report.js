@@ -107,8 +107,26 @@ function PhotoPicker({ stage, label, photos, onChange, busy }) {
     URL.revokeObjectURL(p.url);
     onChange(photos.filter((x) => x !== p));
   };
-  return html`<div class="form-field report-photos" data-testid=${`report-photos-${stage}`} data-count=${photos.length}>
-    <label for=${id}>${label}</label>
+  // Two buttons: on phones `capture` opens the camera and offers no gallery, so choosing
+  // photos already taken needs an input without it.
+  const input = (capture, testid) => html`<input
+    type="file"
+    class="sr-only"
+    accept="image/jpeg,image/png,image/webp,image/*"
+    capture=${capture ? 'environment' : undefined}
+    multiple
+    disabled=${busy || checking}
+    onChange=${onFiles}
+    data-testid=${testid}
+  />`;
+  return html`<div
+    class="form-field report-photos"
+    role="group"
+    aria-labelledby=${id}
+    data-testid=${`report-photos-${stage}`}
+    data-count=${photos.length}
+  >
+    <span class="report-photos-label" id=${id}>${label}</span>
     ${photos.length > 0 &&
     html`<ul class="report-thumbs">
       ${photos.map(
@@ -120,17 +138,16 @@ function PhotoPicker({ stage, label, photos, onChange, busy }) {
         </li>`,
       )}
     </ul>`}
-    <input
-      id=${id}
-      class="report-photo-input"
-      type="file"
-      accept="image/jpeg,image/png,image/webp,image/*"
-      capture="environment"
-      multiple
-      disabled=${busy || checking}
-      onChange=${onFiles}
-      data-testid=${`report-photo-input-${stage}`}
-    />
+    <div class="report-photo-buttons">
+      <label class=${`btn btn-small upload-btn${checking ? ' is-busy' : ''}`}>
+        <${Icon} name="plus" /><span>${t('report.photo.take')}</span>
+        ${input(true, `report-photo-input-${stage}`)}
+      </label>
+      <label class=${`btn btn-small upload-btn${checking ? ' is-busy' : ''}`}>
+        <${Icon} name="copy" /><span>${t('report.photo.choose')}</span>
+        ${input(false, `report-photo-pick-${stage}`)}
+      </label>
+    </div>
     <p class="muted">${t('report.photo.hint', { n: MAX_PHOTOS, max: formatBytes(MAX_PHOTO_BYTES) })}</p>
     ${errors.map((m) => html`<p class="form-error" data-testid="report-photo-error">${m}</p>`)}
   </div>`;
