@@ -522,10 +522,14 @@ int cg_catalogue_lookup(struct cg_db *db, enum cg_catalogue_kind kind, const cha
     struct cg_catalogue__set s = {0};
     size_t at = 0;
     int rc = cg_catalogue__code_ok(code)
-                 ? load_one(db, kind, code, &s, &at, err)
+                 ? cg_catalogue__load_exact(db, kind, code, &s, err)
                  : cg_error_field(err, CG_ENOTFOUND, "code", "no event category");
 
     memset(out, 0, sizeof(*out));
+    if (!rc && s.n == 0) {
+        rc = cg_error_field(err, CG_ENOTFOUND, "code", "no event category '%s:%s'",
+                            kind_names[kind], code);
+    }
     if (!rc && s.r[at].major) {
         rc = cg_error_field(err, CG_ENOTFOUND, "code",
                             "%s:%s is a class (大类): events take a sub-class (小类)",

@@ -106,6 +106,9 @@ bool cg_catalogue__merge(const struct cg_catalogue__row *cur, const struct cg_ca
  */
 int cg_catalogue__load(struct cg_db *db, const enum cg_catalogue_kind *kind, const char *code,
                        struct cg_catalogue__set *s, struct cg_error *err);
+/* The row (kind, code) alone, by its primary key (s stays empty when there is none). */
+int cg_catalogue__load_exact(struct cg_db *db, enum cg_catalogue_kind kind, const char *code,
+                             struct cg_catalogue__set *s, struct cg_error *err);
 
 /* Bit (1 << kind) for every kind that has a row with code. */
 int cg_catalogue__kinds_of(struct cg_db *db, const char *code, unsigned *out_mask,

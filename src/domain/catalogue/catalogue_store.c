@@ -86,6 +86,27 @@ int cg_catalogue__load(struct cg_db *db, const enum cg_catalogue_kind *kind, con
     return rc < 0 ? rc : 0;
 }
 
+int cg_catalogue__load_exact(struct cg_db *db, enum cg_catalogue_kind kind, const char *code,
+                             struct cg_catalogue__set *s, struct cg_error *err)
+{
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_reader(db, &c, err);
+
+    /* The primary key: every report looks its class up, so no scan here. */
+    rc = rc ? rc
+            : cg_db_prepare_bind(c,
+                                 "SELECT " ROW_COLUMNS " FROM event_category"
+                                 " WHERE kind = ?1 AND code = ?2",
+                                 &st, err, "tt", cg_catalogue_kind_name(kind), code);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        read_row(st, cg_catalogue__set_add(s));
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
 int cg_catalogue__kinds_of(struct cg_db *db, const char *code, unsigned *out_mask,
                            struct cg_error *err)
 {
