@@ -33,6 +33,12 @@ enum cg_route_flags {
      * checks the bytes themselves (cg_req_body()).
      */
     CG_ROUTE_RAW = 1 << 3,
+    /*
+     * With CG_ROUTE_JSON: the body is checked and parsed only when the handler calls
+     * cg_req_json_parse(), so that a handler with a reader of its own for its common body
+     * (cg_req_body()) pays for no JSON tree; the errors are those of CG_ROUTE_JSON.
+     */
+    CG_ROUTE_JSON_LAZY = 1 << 4,
 };
 
 /* One row of the route table (app/routes.def). */
@@ -61,6 +67,13 @@ const char *cg_req_query(struct cg_req *req, const char *name);
 const char *cg_req_header(struct cg_req *req, const char *name);
 /* The parsed JSON body of a CG_ROUTE_JSON route (an object); borrowed. */
 json_t *cg_req_json(const struct cg_req *req);
+
+/*
+ * Parses the body of a CG_ROUTE_JSON_LAZY route as CG_ROUTE_JSON routes have it before their
+ * handler (UTF-8, JSON, an object; on_bad_body told of a refusal), once: then cg_req_json().
+ * Returns 0 or CG_EBADUTF8 / CG_EBADJSON / CG_ETYPE with err set.
+ */
+int cg_req_json_parse(struct cg_req *req, struct cg_error *err) CG_MUST_CHECK;
 
 /* The raw request body and its length (after the server's checks); borrowed. */
 const char *cg_req_body(const struct cg_req *req, size_t *out_len);

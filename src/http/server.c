@@ -610,6 +610,23 @@ static int parse_json_body(struct cg_req *req, struct cg_error *err)
     return 0;
 }
 
+int cg_req_json_parse(struct cg_req *req, struct cg_error *err)
+{
+    int rc;
+
+    if (req->json) {
+        return json_is_object(req->json)
+                   ? 0
+                   : cg_error_set(err, CG_ETYPE, "the request body must be a JSON object");
+    }
+    rc = parse_json_body(req, err);
+    if (rc && req->srv->opt.on_bad_body) {
+        req->srv->opt.on_bad_body(req->srv->opt.gate_ctx, req, &req->srv->routes[req->route_idx],
+                                  err);
+    }
+    return rc;
+}
+
 /* Runs the route's handler and leaves a response in req->resp. */
 static void run_handler(struct cg_req *req)
 {
@@ -624,11 +641,8 @@ static void run_handler(struct cg_req *req)
     } else if (strcmp(route->permission, "public")) {
         rc = cg_error_set(&err, CG_EUNAUTH, "sign in to use %s %s", route->method, route->pattern);
     }
-    if (!rc && (route->flags & CG_ROUTE_JSON)) {
-        rc = parse_json_body(req, &err);
-        if (rc && req->srv->opt.on_bad_body) {
-            req->srv->opt.on_bad_body(req->srv->opt.gate_ctx, req, route, &err);
-        }
+    if (!rc && (route->flags & CG_ROUTE_JSON) && !(route->flags & CG_ROUTE_JSON_LAZY)) {
+        rc = cg_req_json_parse(req, &err);
     }
     if (!rc) {
         rc = route->handler(req, &err);

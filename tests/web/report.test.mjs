@@ -247,7 +247,10 @@ describe('the report form on the phone', () => {
       // Two photos: a PNG and a JPEG, with thumbnails.
       const png = makePng(64, 48, 1);
       const jpeg = await makeJpeg(w, 80, 60, '#c0392b');
-      await w.getByTestId('report-photo-input-report').setInputFiles([
+      // From the gallery (the other button opens the camera: `capture`).
+      assert.equal(await w.getByTestId('report-photo-input-report').getAttribute('capture'), 'environment');
+      assert.equal(await w.getByTestId('report-photo-pick-report').getAttribute('capture'), null);
+      await w.getByTestId('report-photo-pick-report').setInputFiles([
         { name: '垃圾1.png', mimeType: 'image/png', buffer: png },
         { name: '垃圾2.jpg', mimeType: 'image/jpeg', buffer: jpeg },
       ]);
@@ -436,7 +439,7 @@ describe('offline', () => {
       await w.getByTestId('outbox-sent').waitFor();
       await w.getByTestId('outbox').waitFor({ state: 'detached' });
       const evs = await eventsTitled('离线带照片的上报');
-      assert.equal(evs.length, 1, 'sent once');
+      assert.equal(evs.length, 1, `sent once: ${JSON.stringify(evs.map((e) => [e.id, e.created_at]))}`);
       const photos = (await apiAs('worker', `api/v1/events/${evs[0].id}/photos`)).photos;
       assert.deepEqual(photos.map((p) => [p.stage, p.type, p.size, p.width]), [['report', 'image/png', png.length, 50]]);
       await w.waitForFunction(
