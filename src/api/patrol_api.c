@@ -128,14 +128,35 @@ int cg_api_patrol_stop(struct cg_req *req, struct cg_error *err)
     return rc ? rc : cg_reply_json(req, 200, out);
 }
 
+/*
+ * The route parses its body lazily (CG_ROUTE_JSON_LAZY): a plain batch, what phones send, is
+ * read by cg_patrol_points_text() without a JSON tree; any other body is parsed here as every
+ * JSON route's is, its errors first, and goes the full way.
+ */
 int cg_api_patrol_points(struct cg_req *req, struct cg_error *err)
 {
     static const char *const fields[] = {"points", NULL};
     struct cg_app *app = cg_req_app(req);
-    json_t *body = cg_req_json(req), *out = NULL;
+    struct cg_error id_err = CG_ERROR_INIT;
+    json_t *body, *out = NULL;
     int64_t id = 0;
-    int rc = path_id(req, "id", "patrol", &id, err);
+    int id_rc = path_id(req, "id", "patrol", &id, &id_err), rc;
 
+    if (!id_rc) {
+        size_t len;
+        const char *text = cg_req_body(req, &len);
+
+        rc = cg_patrol_points_text(app->patrols, cg_req_user(req), id, text, len, &out, err);
+        if (rc != CG_PATROL_FULL_PATH) {
+            return rc ? rc : cg_reply_json(req, 200, out);
+        }
+    }
+    rc = cg_req_json_parse(req, err);
+    if (!rc && id_rc) {
+        *err = id_err;
+        rc = id_rc;
+    }
+    body = cg_req_json(req);
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc
             : cg_patrol_points(app->patrols, cg_req_user(req), id, json_object_get(body, "points"),

@@ -657,13 +657,57 @@ static int read_point(json_t *o, size_t i, const struct cg_patrol__row *r, int64
     return 0;
 }
 
+/* Sorts, drops equal times, stores pts[0..n) of patrol r and answers (both ways in). */
+static int points_store(struct cg_patrols *pm, const struct cg_principal *actor,
+                        const struct cg_patrol__row *r, struct cg_patrol__point *pts, size_t n,
+                        json_t **out, struct cg_error *err)
+{
+    /* Sort by time keeping the order given among equal times; keep the first of each t. */
+    double *acc = cg_calloc(n, sizeof(double));
+    int64_t stored = 0;
+    size_t kept = 0;
+    bool sorted = true;
+    int rc;
+
+    for (size_t i = 1; i < n && sorted; i++) {
+        sorted = pts[i - 1].t_ms < pts[i].t_ms;
+    }
+    if (!sorted) { /* a phone sends its points in order: the sort is for the others */
+        for (size_t i = 0; i < n; i++) {
+            acc[i] = pts[i].speed;
+            pts[i].speed = (double)i;
+        }
+        qsort(pts, n, sizeof(*pts), cmp_point);
+        for (size_t i = 0; i < n; i++) {
+            size_t orig = (size_t)pts[i].speed;
+
+            if (kept && pts[kept - 1].t_ms == pts[i].t_ms) {
+                continue;
+            }
+            pts[kept] = pts[i];
+            pts[kept++].speed = acc[orig];
+        }
+    } else {
+        kept = n;
+    }
+    free(acc);
+    rc = cg_patrol__add_points(pm->db, r->id, actor->account_id, r->grid, pts, kept, &stored, err);
+    if (!rc) {
+        live_update(pm, actor, r->grid, r->ended_ms ? -1 : r->id, &pts[kept - 1], 0);
+        *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "patrol", (json_int_t)r->id, "received",
+                         (json_int_t)n, "stored", (json_int_t)stored, "duplicates",
+                         (json_int_t)(n - (size_t)stored), "last_t", time_json(pts[kept - 1].t_ms));
+    }
+    return rc;
+}
+
 int cg_patrol_points(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
                      json_t *points, json_t **out, struct cg_error *err)
 {
     struct cg_patrol__row r;
     struct cg_patrol__point *pts = NULL;
-    int64_t now = cg_time_now_ms(), stored = 0;
-    size_t n, kept = 0;
+    int64_t now = cg_time_now_ms();
+    size_t n;
     int rc = own_patrol(pm, actor, id, &r, err);
 
     if (rc) {
@@ -697,33 +741,242 @@ int cg_patrol_points(struct cg_patrols *pm, const struct cg_principal *actor, in
             snprintf(err->field, sizeof(err->field), "%s", field);
         }
     }
-    if (!rc) {
-        /* Sort by time keeping the order given among equal times; keep the first of each t. */
-        double *acc = cg_calloc(n, sizeof(double));
+    rc = rc ? rc : points_store(pm, actor, &r, pts, n, out, err);
+    free(pts);
+    return rc;
+}
 
-        for (size_t i = 0; i < n; i++) {
-            acc[i] = pts[i].speed;
-            pts[i].speed = (double)i;
+/* ---- the plain batch, read without building a JSON tree ----------------------------------- */
+
+/*
+ * A batch as phones send it, {"points":[{"t":ms,"lon":x,"lat":y,...},...]}, is read here in
+ * one pass straight into points: parsing it into a jansson tree (a hash table per point, a
+ * value per member) cost more than storing it. Anything else (another member, a duplicate or
+ * unknown key, null, a string with an escape, a number JSON does not allow, a bad value) is
+ * left to the full path, which gives the same answer for the plain shape and every error
+ * message; so this reader only has to be right about what it accepts.
+ */
+struct text {
+    const char *p, *end;
+};
+
+static void ws(struct text *x)
+{
+    while (x->p < x->end && (*x->p == ' ' || *x->p == '\t' || *x->p == '\n' || *x->p == '\r')) {
+        x->p++;
+    }
+}
+
+static bool lit(struct text *x, char c)
+{
+    ws(x);
+    if (x->p < x->end && *x->p == c) {
+        x->p++;
+        return true;
+    }
+    return false;
+}
+
+/* A JSON number (RFC 8259 grammar) into *out; *integer when it has no fraction or exponent. */
+static bool number(struct text *x, double *out, bool *integer, int64_t *ival)
+{
+    const char *s = x->p, *q = s;
+    char buf[64];
+    char *endp;
+    int64_t v = 0;
+    bool neg = false, ovf = false;
+
+    if (q < x->end && *q == '-') {
+        neg = true;
+        q++;
+    }
+    if (q >= x->end || *q < '0' || *q > '9' ||
+        (*q == '0' && q + 1 < x->end && q[1] >= '0' && q[1] <= '9')) {
+        return false;
+    }
+    for (; q < x->end && *q >= '0' && *q <= '9'; q++) {
+        ovf |= v > (INT64_MAX - 9) / 10;
+        v = ovf ? v : v * 10 + (*q - '0');
+    }
+    *integer = true;
+    if (q < x->end && *q == '.') {
+        *integer = false;
+        if (++q >= x->end || *q < '0' || *q > '9') {
+            return false;
         }
-        qsort(pts, n, sizeof(*pts), cmp_point);
-        for (size_t i = 0; i < n; i++) {
-            size_t orig = (size_t)pts[i].speed;
+        while (q < x->end && *q >= '0' && *q <= '9') {
+            q++;
+        }
+    }
+    if (q < x->end && (*q == 'e' || *q == 'E')) {
+        *integer = false;
+        q++;
+        if (q < x->end && (*q == '+' || *q == '-')) {
+            q++;
+        }
+        if (q >= x->end || *q < '0' || *q > '9') {
+            return false;
+        }
+        while (q < x->end && *q >= '0' && *q <= '9') {
+            q++;
+        }
+    }
+    if (*integer && ovf) {
+        return false; /* jansson's own message for an integer too big */
+    }
+    if ((size_t)(q - s) >= sizeof(buf)) {
+        return false;
+    }
+    memcpy(buf, s, (size_t)(q - s));
+    buf[q - s] = '\0';
+    /* as jansson reads it: an integer literal is a json_int_t, a real goes through strtod */
+    *out = *integer ? (double)(neg ? -v : v) : strtod(buf, &endp);
+    if (!*integer && (*endp || !isfinite(*out))) {
+        return false;
+    }
+    *ival = neg ? -v : v;
+    x->p = q;
+    return true;
+}
 
-            if (kept && pts[kept - 1].t_ms == pts[i].t_ms) {
-                continue;
+/* A string without escapes or control characters: [*out, *out + *len). */
+static bool plain_string(struct text *x, const char **out, size_t *len)
+{
+    const char *q;
+
+    if (!lit(x, '"')) {
+        return false;
+    }
+    for (q = x->p; q < x->end && *q != '"'; q++) {
+        if (*q == '\\' || (unsigned char)*q < 0x20) {
+            return false;
+        }
+    }
+    if (q >= x->end) {
+        return false;
+    }
+    *out = x->p;
+    *len = (size_t)(q - x->p);
+    x->p = q + 1;
+    return true;
+}
+
+/* One point object; false for anything but a plain, complete point. */
+static bool plain_point(struct text *x, struct cg_patrol__point *p)
+{
+    static const char *const keys[] = {"t", "lon", "lat", "accuracy_m", "speed"};
+    unsigned seen = 0;
+
+    p->accuracy_m = p->speed = NAN;
+    if (!lit(x, '{')) {
+        return false;
+    }
+    do {
+        const char *k;
+        size_t klen;
+        int which = -1;
+        double d;
+        bool integer;
+        int64_t iv;
+
+        if (!plain_string(x, &k, &klen) || !lit(x, ':')) {
+            return false;
+        }
+        for (int j = 0; j < 5; j++) {
+            if (strlen(keys[j]) == klen && !memcmp(keys[j], k, klen)) {
+                which = j;
             }
-            pts[kept] = pts[i];
-            pts[kept++].speed = acc[orig];
         }
-        free(acc);
-        rc = cg_patrol__add_points(pm->db, id, actor->account_id, r.grid, pts, kept, &stored, err);
+        if (which < 0 || (seen & (1u << which))) {
+            return false;
+        }
+        seen |= 1u << which;
+        ws(x);
+        if (which == 0 && x->p < x->end && *x->p == '"') {
+            const char *ts;
+            size_t tlen;
+            char buf[64];
+
+            if (!plain_string(x, &ts, &tlen) || tlen >= sizeof(buf)) {
+                return false;
+            }
+            memcpy(buf, ts, tlen);
+            buf[tlen] = '\0';
+            if (strlen(buf) != tlen || !cg_patrol_parse_time(buf, &p->t_ms)) {
+                return false;
+            }
+            continue;
+        }
+        if (!number(x, &d, &integer, &iv)) {
+            return false;
+        }
+        if (which == 0) {
+            if (!integer) {
+                return false;
+            }
+            p->t_ms = iv;
+        } else {
+            double *dst[] = {NULL, &p->lon, &p->lat, &p->accuracy_m, &p->speed};
+
+            *dst[which] = d;
+        }
+    } while (lit(x, ','));
+    return lit(x, '}') && (seen & 7u) == 7u;
+}
+
+/* The checks of read_point() as one predicate: the full path names what is wrong. */
+static bool point_ok(const struct cg_patrol__point *p, const struct cg_patrol__row *r, int64_t now)
+{
+    bool acc = isnan(p->accuracy_m) || (p->accuracy_m >= 0 && p->accuracy_m <= 100000);
+    bool speed = isnan(p->speed) || (p->speed >= 0 && p->speed <= 1000);
+
+    return isfinite(p->lon) && p->lon >= -180 && p->lon <= 180 && isfinite(p->lat) &&
+           p->lat >= -90 && p->lat <= 90 && acc && speed && p->t_ms <= now + CG_PATROL_SKEW_MS &&
+           p->t_ms >= now - CG_PATROL_MAX_AGE_MS && p->t_ms >= r->started_ms - CG_PATROL_SKEW_MS &&
+           !(r->ended_ms && p->t_ms > r->ended_ms + CG_PATROL_SKEW_MS);
+}
+
+int cg_patrol_points_text(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
+                          const char *body, size_t len, json_t **out, struct cg_error *err)
+{
+    struct text x = {body, body + len};
+    struct cg_patrol__row r;
+    struct cg_patrol__point *pts = NULL;
+    const char *k;
+    size_t klen, n = 0, cap = 0;
+    int64_t now = cg_time_now_ms();
+    int rc;
+
+    if (!lit(&x, '{') || !plain_string(&x, &k, &klen) || klen != 6 || memcmp(k, "points", 6) ||
+        !lit(&x, ':') || !lit(&x, '[')) {
+        return CG_PATROL_FULL_PATH;
     }
-    if (!rc) {
-        live_update(pm, actor, r.grid, r.ended_ms ? -1 : id, &pts[kept - 1], 0);
-        *out = json_pack("{s:I, s:I, s:I, s:I, s:o}", "patrol", (json_int_t)id, "received",
-                         (json_int_t)n, "stored", (json_int_t)stored, "duplicates",
-                         (json_int_t)(n - (size_t)stored), "last_t", time_json(pts[kept - 1].t_ms));
+    do {
+        if (n == CG_PATROL_BATCH_MAX) {
+            free(pts);
+            return CG_PATROL_FULL_PATH;
+        }
+        if (n == cap) {
+            cap = cap ? cap * 2 : 128;
+            pts = cg_realloc(pts, cap * sizeof(*pts));
+        }
+        if (!plain_point(&x, &pts[n++])) {
+            free(pts);
+            return CG_PATROL_FULL_PATH;
+        }
+    } while (lit(&x, ','));
+    if (!lit(&x, ']') || !lit(&x, '}') || (ws(&x), x.p != x.end)) {
+        free(pts);
+        return CG_PATROL_FULL_PATH;
     }
+    rc = own_patrol(pm, actor, id, &r, err);
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (!point_ok(&pts[i], &r, now)) {
+            free(pts);
+            return CG_PATROL_FULL_PATH;
+        }
+    }
+    rc = rc ? rc : points_store(pm, actor, &r, pts, n, out, err);
     free(pts);
     return rc;
 }

@@ -91,6 +91,19 @@ int cg_patrol_stop(struct cg_patrols *pm, const struct cg_principal *actor, int6
 int cg_patrol_points(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
                      json_t *points, json_t **out, struct cg_error *err) CG_MUST_CHECK;
 
+/*
+ * The same from the request body's text, read in one pass without a JSON tree when it is a
+ * plain batch ({"points": [...]} of points with only t (ms or RFC 3339 without escapes), lon,
+ * lat, accuracy_m, speed as numbers) whose every point passes: then the answer is exactly
+ * cg_patrol_points()'s. Returns CG_PATROL_FULL_PATH, having stored nothing, for any other body
+ * (a refused point included): the caller parses it and calls cg_patrol_points(), which gives
+ * the answer or the error. May also return cg_patrol_points()'s errors for the patrol itself.
+ */
+#define CG_PATROL_FULL_PATH 1
+int cg_patrol_points_text(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
+                          const char *body, size_t len, json_t **out,
+                          struct cg_error *err) CG_MUST_CHECK;
+
 /* The patrol with its point count, duration and distance. */
 int cg_patrol_get(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id, json_t **out,
                   struct cg_error *err) CG_MUST_CHECK;

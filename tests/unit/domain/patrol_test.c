@@ -573,12 +573,230 @@ static void test_visits(void **state)
     cast_free(&c);
 }
 
+/* ---- the plain batch read without a JSON tree, against the full path --------------------- */
+
+struct twin {
+    struct fixture *f;
+    struct cast c;
+    int64_t fast_id, full_id; /* w1's patrol (text first), w3's (always the full path) */
+    int fast_taken, full_only;
+};
+
+/* The API's full path for body: parse as the server does, then cg_patrol_points(). */
+static int full_path(struct twin *tw, const struct cg_principal *p, int64_t id, const char *text,
+                     size_t len, json_t **out, struct cg_error *err)
+{
+    json_error_t jerr;
+    json_t *body =
+        json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_ALLOW_NUL, &jerr);
+    int rc;
+
+    *out = NULL;
+    if (!body) {
+        return cg_error_set(err, CG_EBADJSON, "malformed JSON");
+    }
+    if (!json_is_object(body) || json_object_size(body) != 1 || !json_object_get(body, "points")) {
+        json_decref(body);
+        return cg_error_set(err, CG_EINVAL, "not {points}");
+    }
+    rc = cg_patrol_points(tw->f->pm, p, id, json_object_get(body, "points"), out, err);
+    json_decref(body);
+    return rc;
+}
+
+/*
+ * Sends text to both patrols: w1's through cg_patrol_points_text() (the full path when it
+ * declines, as the API does), w3's through the full path only. The answers must agree (but
+ * for the patrol's id), and a body the full path refuses must never be taken by the reader.
+ */
+static void twin_send(struct twin *tw, const char *text, size_t len)
+{
+    struct cg_error e1 = CG_ERROR_INIT, e2 = CG_ERROR_INIT;
+    json_t *o1 = NULL, *o2 = NULL;
+    int r1 = cg_patrol_points_text(tw->f->pm, &tw->c.w1, tw->fast_id, text, len, &o1, &e1);
+    int r2 = full_path(tw, &tw->c.w3, tw->full_id, text, len, &o2, &e2);
+
+    if (r1 == CG_PATROL_FULL_PATH) {
+        assert_null(o1);
+        cg_error_clear(&e1);
+        r1 = full_path(tw, &tw->c.w1, tw->fast_id, text, len, &o1, &e1);
+        tw->full_only++;
+    } else {
+        if (r2) {
+            fprintf(stderr, "taken by the reader, refused by the full path (%s): %.*s\n",
+                    e2.message, (int)len, text);
+        }
+        assert_int_equal(r2, 0);
+        tw->fast_taken++;
+    }
+    assert_int_equal(r1, r2);
+    if (!r1) {
+        assert_non_null(o1);
+        assert_non_null(o2);
+        json_object_del(o1, "patrol");
+        json_object_del(o2, "patrol");
+        assert_true(json_equal(o1, o2));
+    } else {
+        assert_string_equal(e1.field, e2.field);
+        assert_string_equal(e1.message, e2.message);
+    }
+    json_decref(o1);
+    json_decref(o2);
+}
+
+/* Both tracks hold the same points. */
+static void twin_same_tracks(struct twin *tw)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *a = NULL, *b = NULL;
+
+    assert_int_equal(cg_patrol_track(tw->f->pm, &tw->c.w1, tw->fast_id, false, &a, &err), 0);
+    assert_int_equal(cg_patrol_track(tw->f->pm, &tw->c.w3, tw->full_id, false, &b, &err), 0);
+    assert_true(json_equal(json_object_get(a, "points"), json_object_get(b, "points")));
+    json_decref(a);
+    json_decref(b);
+}
+
+static void test_points_text(void **state)
+{
+    struct twin tw = {.f = *state};
+    int64_t now = cg_time_now_ms(), t = now - 590000;
+    char text[8192], iso[CG_TIME_ISO_LEN];
+    uint64_t seed = 7;
+
+    cast_make(&tw.c);
+    tw.fast_id = start(tw.f, &tw.c.w1, NULL, now - 600000);
+    tw.full_id = start(tw.f, &tw.c.w3, NULL, now - 600000);
+    assert_true(tw.fast_id > 0 && tw.full_id > 0);
+    cg_time_iso(t + 7000, iso, sizeof(iso));
+
+    /* what the reader takes: ms or RFC 3339, any order and spacing, numbers in every form */
+    static const char *const taken[] = {
+        "{\"points\":[{\"t\":%T0%,\"lon\":113.160803,\"lat\":22.637102,\"accuracy_m\":8,"
+        "\"speed\":1.5},{\"t\":%T1%,\"lon\":113.160903,\"lat\":22.637112}]}",
+        " {\n \"points\" : [ { \"lat\" : 22.6371 , \"t\" : %T3% , \"lon\" : 113.1609 } ,"
+        "{\"t\":%T2%,\"lon\":113,\"lat\":2.26371e1,\"speed\":-0,\"accuracy_m\":0.5E1}"
+        " ] }\r\n",
+        "{\"points\":[{\"t\":\"%ISO%\",\"lon\":-0.0,\"lat\":0}, {\"t\":%T1%,\"lon\":113.1,"
+        "\"lat\":22.6}, {\"t\":%T4%,\"lon\":113.1,\"lat\":22.6}, {\"t\":%T4%,\"lon\":1,"
+        "\"lat\":2}]}",
+    };
+    /* what it leaves to the full path (taken or refused there) */
+    static const char *const declined[] = {
+        "{\"points\":[{\"t\":%T5%,\"lon\":113.1,\"lat\":22.6,\"accuracy_m\":null}]}",
+        "{\"points\":[{\"\\u0074\":%T6%,\"lon\":113.1,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":\"%ISO%\\u0000\",\"lon\":113.1,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.1,\"lat\":22.6,\"alt\":3}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.1,\"lat\":22.6}],\"x\":1}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.1,\"lon\":113.2,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":1.7e12,\"lon\":113.1,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%FUTURE%,\"lon\":113.1,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":181,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":0113.1,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":1e999,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.1,\"lat\":22.6}]}x",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.1,\"lat\":22.6}]",
+        "{\"points\":[]}",
+        "{\"points\":[{\"t\":%T7%,\"lon\":113.1}]}",
+        "{\"points\":{}}",
+        "[]",
+        "",
+        "{\"points\":[{\"t\":99999999999999999999,\"lon\":113.1,\"lat\":22.6}]}",
+        "{\"points\":[{\"t\":%T8%,\"lon\":113.1,\"lat\":22.6,\"speed\":1001}]}",
+        "{\"points\":[{\"t\":\"yesterday\",\"lon\":113.1,\"lat\":22.6}]}",
+    };
+    for (int pass = 0; pass < 2; pass++) {
+        const char *const *list = pass ? declined : taken;
+        size_t n = pass ? sizeof(declined) / sizeof(*declined) : sizeof(taken) / sizeof(*taken);
+
+        for (size_t i = 0; i < n; i++) {
+            const char *src = list[i], *m;
+            size_t o = 0;
+            int before = tw.fast_taken;
+
+            while (*src) {
+                char num[40];
+
+                if (!(m = strchr(src, '%'))) {
+                    o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", src);
+                    break;
+                }
+                o += (size_t)snprintf(text + o, sizeof(text) - o, "%.*s", (int)(m - src), src);
+                if (!strncmp(m, "%ISO%", 5)) {
+                    snprintf(num, sizeof(num), "%s", iso);
+                } else if (!strncmp(m, "%FUTURE%", 8)) {
+                    snprintf(num, sizeof(num), "%" PRId64, now + 600000);
+                } else {
+                    snprintf(num, sizeof(num), "%" PRId64, t + (m[2] - '0') * 1000);
+                }
+                o += (size_t)snprintf(text + o, sizeof(text) - o, "%s", num);
+                src = strchr(m + 1, '%') + 1;
+            }
+            twin_send(&tw, text, o);
+            assert_int_equal(tw.fast_taken - before, pass ? 0 : 1);
+        }
+    }
+    twin_same_tracks(&tw);
+
+    /* 1,000 points are read here; 1,001 go the full way (and are refused there) */
+    for (int n = 1000; n <= 1001; n++) {
+        size_t o = (size_t)snprintf(text, sizeof(text), "{\"points\":[");
+        char *big = cg_malloc(n * 64 + 64);
+
+        memcpy(big, text, o);
+        for (int i = 0; i < n; i++) {
+            o += (size_t)snprintf(big + o, 64, "%s{\"t\":%" PRId64 ",\"lon\":113.1,\"lat\":22.6}",
+                                  i ? "," : "", now - 500000 + i * 100);
+        }
+        o += (size_t)snprintf(big + o, 8, "]}");
+        int before = tw.fast_taken;
+
+        twin_send(&tw, big, o);
+        assert_int_equal(tw.fast_taken - before, n == 1000);
+        free(big);
+    }
+
+    /*
+     * Mutations of a plain batch (a byte changed, dropped or doubled): whatever the reader
+     * takes, the full path takes with the same answer; whatever it does not, nothing of it
+     * was stored. Points land in free times (t from the mutation's number).
+     */
+    for (int k = 0; k < 400; k++) {
+        int64_t tk = now - 300000 + k * 500;
+        int o = snprintf(text, sizeof(text),
+                         "{\"points\":[{\"t\":%" PRId64 ",\"lon\":113.16,\"lat\":22.63,"
+                         "\"accuracy_m\":12.5},{\"t\":%" PRId64 ",\"lon\":113.17,\"lat\":22.64}]}",
+                         tk, tk + 100);
+        size_t at = (size_t)(next_u64(&seed) % (uint64_t)o);
+        int what = (int)(next_u64(&seed) % 3);
+        static const char alphabet[] = "{}[]:,\" \\-+.eE0123456789tlonaspedrucy\x01\xff";
+
+        if (what == 0) {
+            text[at] = alphabet[next_u64(&seed) % (sizeof(alphabet) - 1)];
+        } else if (what == 1) {
+            memmove(text + at, text + at + 1, (size_t)o - at);
+            o--;
+        } else {
+            memmove(text + at + 1, text + at, (size_t)o - at + 1);
+            o++;
+        }
+        twin_send(&tw, text, (size_t)o);
+    }
+    fprintf(stderr, "  plain batches taken by the reader: %d, left to the full path: %d\n",
+            tw.fast_taken, tw.full_only);
+    assert_true(tw.fast_taken > 20 && tw.full_only > 100);
+    twin_same_tracks(&tw);
+    cast_free(&tw.c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_time),
         cmocka_unit_test(test_index_matches_scan),
         cmocka_unit_test_setup_teardown(test_points, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_points_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stats_duty_nearest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_visits, setup, teardown),
     };
