@@ -22,7 +22,6 @@
 #define EVENT_ROWS_PER_TICK 1000 /* log rows (and notices) one tick reads at most */
 #define POSITIONS_PER_TICK 2000
 #define CATCHUP_EVENTS 1000 /* a resumed stream missing more gets "reset" */
-#define SAME_MS_MAX 64      /* workers remembered as sent at the position cursor's ms */
 
 struct cursor {
     int64_t log, notice, pos_ms;
@@ -54,8 +53,8 @@ struct cg_live {
     pthread_cond_t cond;
     bool stop;
     struct cursor cur;
-    int64_t same_ms[SAME_MS_MAX]; /* accounts already sent whose change time is cur.pos_ms */
-    int n_same;
+    int64_t *same_ms; /* accounts already sent whose change time is cur.pos_ms */
+    size_t n_same, cap_same;
     struct cg_live_sub *subs;
     int n_subs;
 };
@@ -255,7 +254,7 @@ static void catch_up(struct cg_live *lv, struct cg_live_sub *s, int64_t now)
 
 static bool sent_same_ms(const struct cg_live *lv, int64_t account_id)
 {
-    for (int i = 0; i < lv->n_same; i++) {
+    for (size_t i = 0; i < lv->n_same; i++) {
         if (lv->same_ms[i] == account_id) {
             return true;
         }
@@ -279,9 +278,11 @@ static void advance_positions(struct cg_live *lv, struct positions_buf *pb)
             lv->cur.pos_ms = it->at_ms;
             lv->n_same = 0;
         }
-        if (lv->n_same < SAME_MS_MAX) {
-            lv->same_ms[lv->n_same++] = it->account_id;
+        if (lv->n_same == lv->cap_same) {
+            lv->cap_same = lv->cap_same ? 2 * lv->cap_same : 64;
+            lv->same_ms = cg_realloc(lv->same_ms, lv->cap_same * sizeof(*lv->same_ms));
         }
+        lv->same_ms[lv->n_same++] = it->account_id;
         pb->items[kept++] = *it;
     }
     pb->n = kept;
@@ -316,31 +317,35 @@ static void tick(struct cg_live *lv)
         goto out;
     }
     {
-        int64_t upto_log = log_head < lv->cur.log + EVENT_ROWS_PER_TICK
-                               ? log_head
-                               : lv->cur.log + EVENT_ROWS_PER_TICK;
-        int64_t upto_notice = notice_head < lv->cur.notice + EVENT_ROWS_PER_TICK
+        /*
+         * Only this thread moves the cursors, so the rows are read without the lock (streams
+         * keep being read meanwhile); a subscriber that comes in between starts at the old
+         * cursor and gets these rows too.
+         */
+        struct cursor c = lv->cur;
+        int64_t upto_log =
+            log_head < c.log + EVENT_ROWS_PER_TICK ? log_head : c.log + EVENT_ROWS_PER_TICK;
+        int64_t upto_notice = notice_head < c.notice + EVENT_ROWS_PER_TICK
                                   ? notice_head
-                                  : lv->cur.notice + EVENT_ROWS_PER_TICK;
+                                  : c.notice + EVENT_ROWS_PER_TICK;
 
-        if (upto_log > lv->cur.log || upto_notice > lv->cur.notice) {
-            rc = cg_event_feed_changes(lv->db, lv->cal, lv->cur.log, upto_log, lv->cur.notice,
-                                       upto_notice, 2 * EVENT_ROWS_PER_TICK, now, collect_event,
-                                       &eb, &more, &err);
-            if (rc) {
-                goto out;
-            }
-            lv->cur.log = upto_log;
-            lv->cur.notice = upto_notice;
+        pthread_mutex_unlock(&lv->mu);
+        if (upto_log > c.log || upto_notice > c.notice) {
+            rc = cg_event_feed_changes(lv->db, lv->cal, c.log, upto_log, c.notice, upto_notice,
+                                       2 * EVENT_ROWS_PER_TICK, now, collect_event, &eb, &more,
+                                       &err);
         }
-        if (pos_head >= lv->cur.pos_ms) {
-            rc = cg_patrol_feed_changes(lv->db, lv->cur.pos_ms, POSITIONS_PER_TICK,
-                                        collect_position, &pb, &more, &err);
-            if (rc) {
-                goto out;
-            }
-            advance_positions(lv, &pb);
+        if (!rc) {
+            rc = cg_patrol_feed_changes(lv->db, c.pos_ms, POSITIONS_PER_TICK, collect_position, &pb,
+                                        &more, &err);
         }
+        pthread_mutex_lock(&lv->mu);
+        if (rc) {
+            goto out;
+        }
+        lv->cur.log = upto_log;
+        lv->cur.notice = upto_notice;
+        advance_positions(lv, &pb);
     }
     fan_events(lv, &eb, NULL);
     fan_positions(lv, &pb, NULL);
@@ -449,6 +454,7 @@ void cg_live_stop(struct cg_live *lv)
     }
     pthread_cond_destroy(&lv->cond);
     pthread_mutex_destroy(&lv->mu);
+    free(lv->same_ms);
     free(lv);
 }
 
