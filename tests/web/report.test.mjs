@@ -381,8 +381,10 @@ describe('offline', () => {
         }
         return out;
       });
-      const shell = cached['civgrid-shell-v1'] ?? [];
-      for (const p of ['/', '/app.js', '/event-report.js', '/outbox.js', '/report-map.js', '/vendor/leaflet.js', '/style.css', '/i18n.js']) {
+      const names = Object.keys(cached);
+      assert.equal(names.filter((n) => n.startsWith('civgrid-shell-')).length, 1, names.join());
+      const shell = cached[names.find((n) => n.startsWith('civgrid-shell-'))];
+      for (const p of ['/', '/app.js', '/event-report.js', '/outbox.js', '/report-map.js', '/vendor/leaflet.js', '/style.css', '/i18n.js', '/live.js']) {
         assert.ok(shell.includes(p), `${p} is cached: ${shell.join(' ')}`);
       }
       const api = Object.values(cached).flat().filter((p) => p.startsWith('/api/'));

@@ -18,7 +18,7 @@
 // and browsers check it for updates at each navigation anyway. Under the CSP
 // `script-src 'self'` (worker-src falls back to it) a same-origin worker is allowed.
 
-const VERSION = 'v1';
+const VERSION = 'v2';
 const SHELL_CACHE = `civgrid-shell-${VERSION}`;
 const API_CACHE = `civgrid-api-${VERSION}`;
 const NETWORK_WAIT_MS = 4000;
@@ -43,6 +43,9 @@ const SHELL = [
   'patrol.js',
   'report-map.js',
   'geo.js',
+  'map.js',
+  'map-import.js',
+  'live.js',
   'qr.js',
   'vendor/preact.js',
   'vendor/preact-hooks.js',
