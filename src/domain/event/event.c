@@ -1428,11 +1428,10 @@ int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, j
     int64_t now = cg_time_now_ms(), today = (now + CN_OFFSET_MS) / DAY_MS * DAY_MS - CN_OFFSET_MS;
     int64_t month, next_month, red = 0;
     struct cg_event__scope scope;
-    struct cg_event__rollup_query rq;
     struct warn_ctx w = {ev, now, 0};
     json_t *t = NULL, *m = NULL, *open = json_object();
     time_t secs = (time_t)((now + CN_OFFSET_MS) / 1000);
-    char key[32], now_iso[CG_TIME_ISO_LEN];
+    char now_iso[CG_TIME_ISO_LEN];
     struct tm tm;
     int rc;
 
@@ -1448,9 +1447,7 @@ int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, j
     rc = rc ? rc : totals(ev, actor, today, today + DAY_MS, &t, err);
     /* the whole China month: 应结案 includes what falls due later this month */
     rc = rc ? rc : totals(ev, actor, month, next_month, &m, err);
-    if (!rc && rollup_plan(CG_EVENT_BY_TOWN, &scope, key, sizeof(key), &rq)) {
-        rc = cg_event__open_by_state(ev->db, &rq, count_state, open, err);
-    }
+    rc = rc ? rc : cg_event__open_by_state(ev->db, &scope, count_state, open, err);
     rc = rc ? rc : cg_event__deadlines(ev->db, &scope, now_iso, &red, warn_row, &w, err);
     if (!rc) {
         *out = json_pack("{s:O, s:O, s:O, s:{s:I, s:I}}", "today", t, "month", m, "open", open,

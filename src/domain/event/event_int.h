@@ -147,9 +147,9 @@ struct cg_event__rollup_query {
 int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
                          cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);
 
-/* Open events by state from the counters (table event_open), for the same targets. */
+/* Open events in scope by state, counted over the index of open events (event_open_state). */
 typedef void cg_event__count_fn(void *ctx, const char *state, int64_t n);
-int cg_event__open_by_state(struct cg_db *db, const struct cg_event__rollup_query *q,
+int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scope,
                             cg_event__count_fn *fn, void *ctx, struct cg_error *err);
 
 /*

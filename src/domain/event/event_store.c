@@ -375,15 +375,28 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
 
 /*
  * The roll-ups: equality on (dim, lvl), one seek per bucket of the list, a
- * range of areas. A group key per statement, as for the scan.
+ * range of areas; plus the changes not folded into them yet (at most 255
+ * rows of event_rollup_pending, spread over the targets here). A group key
+ * per statement, as for the scan.
  */
+#define PENDING_AREA "CASE WHEN t.len = 0 THEN p.g ELSE substr(p.g, 1, t.len) END"
+#define PENDING_KEY "CASE t.dim WHEN 0 THEN '' WHEN 1 THEN p.d ELSE p.r END"
 #define KPI_ROLLUP_SQL(KEY)                                                                        \
     "SELECT " KEY ", SUM(s * reported), SUM(s * filed), SUM(s * due), SUM(s * closed),"            \
     " SUM(s * on_time), SUM(s * rework), SUM(s * self_resolved), SUM(s * revisits),"               \
     " SUM(s * satisfaction) FROM (SELECT *, CASE WHEN bucket IN"                                   \
-    "  (SELECT value FROM json_each(?7)) THEN -1 ELSE 1 END AS s FROM event_rollup"                \
+    "  (SELECT value FROM json_each(?7)) THEN -1 ELSE 1 END AS s FROM ("                           \
+    "  SELECT bucket, area, key, reported, filed, due, closed, on_time, rework, self_resolved,"    \
+    "  revisits, satisfaction FROM event_rollup"                                                   \
     "  WHERE dim = ?1 AND lvl = ?2 AND bucket IN (SELECT value FROM json_each(?3))"                \
-    "  AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6))"                                 \
+    "  AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)"                                  \
+    "  UNION ALL SELECT substr(p.day, 1, t.span), " PENDING_AREA ", " PENDING_KEY ","              \
+    "  p.reported, p.filed, p.due, p.closed, p.on_time, p.rework, p.self_resolved, p.revisits,"    \
+    "  p.satisfaction FROM event_rollup_pending p, event_rollup_target t"                          \
+    "  WHERE t.dim = ?1 AND t.lvl = ?2 AND p.day IS NOT NULL"                                      \
+    "  AND substr(p.day, 1, t.span) IN (SELECT value FROM json_each(?3))"                          \
+    "  AND " PENDING_AREA " >= ?4 AND " PENDING_AREA " < ?5"                                       \
+    "  AND (?6 IS NULL OR " PENDING_KEY " = ?6)))"                                                 \
     " GROUP BY 1 ORDER BY 1"
 
 static const char *const kpi_rollup_sql[] = {
@@ -635,7 +648,7 @@ int cg_event__notices(struct cg_db *db, const struct cg_event__scope *scope, int
     return rc < 0 ? rc : 0;
 }
 
-int cg_event__open_by_state(struct cg_db *db, const struct cg_event__rollup_query *q,
+int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scope,
                             cg_event__count_fn *fn, void *ctx, struct cg_error *err)
 {
     struct cg_conn *c;
@@ -643,14 +656,16 @@ int cg_event__open_by_state(struct cg_db *db, const struct cg_event__rollup_quer
     char end[40];
     int rc = cg_db_reader(db, &c, err);
 
-    snprintf(end, sizeof(end), "%s:", q->prefix);
+    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
     rc = rc ? rc
-            : cg_db_prepare_bind(c,
-                                 "SELECT state, SUM(n) FROM event_open WHERE dim = ?1 AND lvl = ?2"
-                                 " AND area >= ?3 AND area < ?4 AND (?5 IS NULL OR key = ?5)"
-                                 " GROUP BY state HAVING SUM(n) <> 0 ORDER BY state",
-                                 &st, err, "iittt", (int64_t)q->dim, (int64_t)q->lvl, q->prefix,
-                                 end, q->key);
+            : cg_db_prepare_bind(
+                  c,
+                  "SELECT state, COUNT(*) FROM event INDEXED BY event_open_state"
+                  " WHERE state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
+                  " AND grid_code >= ?1 AND grid_code < ?2"
+                  " AND (?3 IS NULL OR department = ?3) AND (?4 = 0 OR reporter_id = ?4)"
+                  " GROUP BY state ORDER BY state",
+                  &st, err, "ttti", scope->grid_prefix, end, scope->department, scope->owner_id);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         rc = 0;
         fn(ctx, cg_db_column_text(st, 0), cg_db_column_int64(st, 1));

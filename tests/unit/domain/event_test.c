@@ -831,6 +831,21 @@ static void test_kpi_rollups_match_the_scan(void **state)
                  a, a, a, a + b, a + c, (long long)id);
         assert_int_equal(cg_db_write(f->db, test_exec_job, sql, &err), 0);
     }
+    {
+        /* both paths are in play: changes folded into the roll-ups, and some still pending */
+        struct cg_conn *conn;
+        int64_t folded = 0, pending = 0;
+
+        assert_int_equal(cg_db_reader(f->db, &conn, &err), 0);
+        assert_int_equal(cg_db_query_int64(conn, "SELECT count(*) FROM event_rollup", &folded,
+                                           &err, ""),
+                         0);
+        assert_int_equal(cg_db_query_int64(conn, "SELECT count(*) FROM event_rollup_pending",
+                                           &pending, &err, ""),
+                         0);
+        assert_true(folded > 0);
+        assert_true(pending > 0);
+    }
     test_principal(&everyone, 0, "everyone", CG_SCOPE_ALL, "", stats);
     test_principal(&village, 0, "village", CG_SCOPE_GRID, "442000105001", stats);
     test_principal(&dept, 0, "dept", CG_SCOPE_DEPARTMENT, "水务部门", stats);
