@@ -227,6 +227,12 @@ export function LiveMap() {
       }
       m.unbindTooltip().bindTooltip(eventTip(ev));
     }
+    for (const [id, m] of v.drawnWorkers) {
+      if (!store.workers.has(id)) {
+        m.remove(); // not in the new snapshot (after a reset)
+        v.drawnWorkers.delete(id);
+      }
+    }
     for (const w of store.workers.values()) {
       const at = toMapLatLng(w.lon, w.lat, crs);
       const style = {

@@ -133,10 +133,13 @@ static void put(struct cg_live *lv, struct cg_live_sub *s, const char *text, siz
     s->touched = true;
 }
 
-/* "event: <type>\ndata: <json>\n\n" (json_dumps never writes a newline in compact mode). */
+/*
+ * "event: <type>\ndata: <json>\n\n" (json_dumps never writes a newline in compact mode).
+ * Ten significant digits: coordinates to 1e-7 degree (about a centimetre), not 22.637101999999999.
+ */
 static char *message(const char *type, json_t *data, size_t *out_len)
 {
-    char *text = json_dumps(data, JSON_COMPACT);
+    char *text = json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10));
     struct cg_str m = CG_STR_INIT_MAX(1 << 20);
     char *out;
 
