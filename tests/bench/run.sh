@@ -392,6 +392,9 @@ bench_dispatch() {
 # POST /api/v1/patrols/:id/points, every worker in turn, durable commits. Each slice of the run
 # gets its own 12 hours of the patrols' time, so no point repeats. Then the store alone in
 # process (gps_bench store) on a copy taken before the HTTP run.
+proc_cpu() { # pid: its user + system CPU time so far, in clock ticks
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
 bench_gps() {
     http_ready gps || return
     if ! need_wrk; then
@@ -405,7 +408,7 @@ bench_gps() {
     local secs=${BENCH_GPS_SECONDS:-${BENCH_HTTP_SECONDS:-30}} conns=${BENCH_HTTP_CONNECTIONS:-64}
     local batch=${BENCH_GPS_BATCH:-100} workers=${BENCH_GPS_WORKERS:-9889} slices=3
     local slice=$(( secs / slices > 1 ? secs / slices : 1 )) i out t0 started csv c0 j0 c1 j1
-    local pps="" bps="" p50="" p99="" bad=0 sock=0 stored=0 dup=0 size
+    local pps="" bps="" p50="" p99="" cpu="" bad=0 sock=0 stored=0 dup=0 size k0 k1
     csv=$OUT/points.csv
     [ -s "$csv" ] || { http_points >/dev/null 2>&1; csv=$HTTP_DIR/points.csv; }
     http_db gps || { skip gps.skipped "cannot copy the data set"; return; }
@@ -422,6 +425,7 @@ bench_gps() {
     c0=$(http_metric civgrid_db_commits_total) j0=$(http_metric civgrid_db_write_jobs_total)
     for i in $(seq 1 $slices); do
         t0=$(( started + 3600000 + (i - 1) * 12 * 3600000 ))
+        k0=$(proc_cpu "$HTTP_PID")
         out=$(BENCH_INPUT=$HTTP_DIR/gps-tokens.txt BENCH_BATCH=$batch BENCH_T0=$t0 wrk -t2 -c"$conns" \
             -d"$slice"s --timeout 10s -s tests/bench/gps.lua "http://127.0.0.1:$HTTP_PORT" -- 2 \
             2>>"$OUT/http.log" | tail -1)
@@ -429,6 +433,9 @@ bench_gps() {
         [ -n "$out" ] || continue
         pps+="${pps:+,}$(awk -v n="$(json_field "$out" stored)" -v s="$(json_field "$out" seconds)" 'BEGIN { printf "%.0f", n / s }')"
         bps+="${bps:+,}$(json_field "$out" rps)"
+        k1=$(proc_cpu "$HTTP_PID")
+        [ -n "$k0" ] && [ -n "$k1" ] &&
+            cpu+="${cpu:+,}$(awk -v k="$((k1 - k0))" -v hz="$(getconf CLK_TCK)" -v n="$(json_field "$out" stored)" 'BEGIN { printf "%.2f", k / hz * 1e6 / (n + 1) }')"
         p50+="${p50:+,}$(awk -v v="$(json_field "$out" p50_us)" 'BEGIN { print v / 1000 }')"
         p99+="${p99:+,}$(awk -v v="$(json_field "$out" p99_us)" 'BEGIN { print v / 1000 }')"
         bad=$((bad + $(json_field "$out" non2xx))) sock=$((sock + $(json_field "$out" socket_errors)))
@@ -444,6 +451,8 @@ bench_gps() {
         result gps.batches "the same, batches (requests)" "$size" "batches/s" higher "$bps"
         result gps.p50 "the same, median latency" "$size" "ms/request" lower "$p50"
         result gps.p99 "the same, 99th percentile latency" "$size" "ms/request" lower "$p99"
+        [ -n "$cpu" ] && result gps.cpu "the same, the server's CPU time per point stored" "$size" \
+            "us/point" lower "$cpu"
     fi
     info gps.non2xx "$bad"
     info gps.socket_errors "$sock"
