@@ -8,6 +8,7 @@
 #include "base/str.h"
 #include "base/time.h"
 #include "db/db.h"
+#include "domain/live/live.h"
 #include "domain/system/system.h"
 
 int cg_api_healthz(struct cg_req *req, struct cg_error *err)
@@ -76,6 +77,25 @@ int cg_api_metrics(struct cg_req *req, struct cg_error *err)
                 "civgrid_build_info{version=\"%s\"} 1\n",
                 ds.commits, ds.write_jobs, ds.write_failures, (double)ds.db_ns / 1e9,
                 (cg_time_mono_ns() - app->started_mono_ns) / 1000000000, CG_VERSION);
+    if (app->live) {
+        struct cg_live_stats ls;
+
+        cg_live_stats(app->live, &ls);
+        cg_str_addf(&out,
+                    "# HELP civgrid_live_subscribers Live map streams open.\n"
+                    "# TYPE civgrid_live_subscribers gauge\n"
+                    "civgrid_live_subscribers %d\n"
+                    "# HELP civgrid_live_messages_total Messages queued to live map streams.\n"
+                    "# TYPE civgrid_live_messages_total counter\n"
+                    "civgrid_live_messages_total %" PRIu64 "\n"
+                    "# HELP civgrid_live_dropped_total Live map streams dropped for not reading.\n"
+                    "# TYPE civgrid_live_dropped_total counter\n"
+                    "civgrid_live_dropped_total %" PRIu64 "\n"
+                    "# HELP civgrid_live_resets_total Resumed live map streams told to reload.\n"
+                    "# TYPE civgrid_live_resets_total counter\n"
+                    "civgrid_live_resets_total %" PRIu64 "\n",
+                    ls.subscribers, ls.messages, ls.dropped, ls.resets);
+    }
     rc = cg_reply_data(req, 200, "text/plain; version=0.0.4; charset=utf-8", cg_str_ptr(&out),
                        cg_str_len(&out));
     cg_str_release(&out);

@@ -140,6 +140,9 @@ describe('the stream', () => {
       assert.equal(states[0], 'reported');
       assert.equal(states.at(-1), 'dispatched');
       assert.match(s.lastId, /^\d+-\d+-\d+$/);
+      const metrics = await (await fetch(`${server.base}/metrics`)).text();
+      assert.match(metrics, /^civgrid_live_subscribers [1-9]\d*$/m, 'the open stream is counted');
+      assert.match(metrics, /^civgrid_live_messages_total [1-9]\d*$/m);
       assert.ok(Number(s.lastId.split('-')[0]) > Number(hello.data.cursor.split('-')[0]), 'the cursor moved on');
     } finally {
       s.close();

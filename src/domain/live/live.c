@@ -57,6 +57,7 @@ struct cg_live {
     size_t n_same, cap_same;
     struct cg_live_sub *subs;
     int n_subs;
+    uint64_t n_messages, n_dropped, n_resets; /* since the start, for the metrics */
 };
 
 /* ---- cursors ---------------------------------------------------------------------------- */
@@ -91,9 +92,10 @@ static bool cursor_parse(const char *s, struct cursor *out)
 
 /* ---- queues ----------------------------------------------------------------------------- */
 
-static void drop(struct cg_live_sub *s)
+static void drop(struct cg_live *lv, struct cg_live_sub *s)
 {
     if (!s->dropped) {
+        lv->n_dropped++;
         CG_LOG(CG_LOG_WARN, "live: a subscriber (account %" PRId64 ") does not keep up: dropped",
                s->p.account_id);
     }
@@ -111,7 +113,7 @@ static void put(struct cg_live *lv, struct cg_live_sub *s, const char *text, siz
         return;
     }
     if (s->len - s->off + n > lv->opt.queue_bytes) {
-        drop(s);
+        drop(lv, s);
         return;
     }
     if (s->off && s->len + n > s->cap) {
@@ -197,6 +199,7 @@ static void fan_events(struct cg_live *lv, const struct events_buf *b, struct cg
         for (struct cg_live_sub *s = only ? only : lv->subs; m && s; s = only ? NULL : s->next) {
             if (!s->catchup && cg_event_feed_visible(&s->p, &b->items[i])) {
                 put(lv, s, m, len);
+                lv->n_messages++;
             }
         }
         free(m);
@@ -217,6 +220,7 @@ static void fan_positions(struct cg_live *lv, const struct positions_buf *b,
         for (struct cg_live_sub *s = only ? only : lv->subs; m && s; s = only ? NULL : s->next) {
             if (!s->catchup && cg_patrol_feed_visible(&s->p, &b->items[i])) {
                 put(lv, s, m, len);
+                lv->n_messages++;
             }
         }
         free(m);
@@ -247,6 +251,7 @@ static void catch_up(struct cg_live *lv, struct cg_live_sub *s, int64_t now)
         static const char reset[] = "event: reset\ndata: {}\n\n";
 
         put(lv, s, reset, sizeof(reset) - 1); /* too much missed: reload the snapshot */
+        lv->n_resets++;
     } else {
         fan_events(lv, &eb, s);
         fan_positions(lv, &pb, s);
@@ -476,6 +481,16 @@ int cg_live_subscribers(struct cg_live *lv)
     n = lv->n_subs;
     pthread_mutex_unlock(&lv->mu);
     return n;
+}
+
+void cg_live_stats(struct cg_live *lv, struct cg_live_stats *out)
+{
+    pthread_mutex_lock(&lv->mu);
+    out->subscribers = lv->n_subs;
+    out->messages = lv->n_messages;
+    out->dropped = lv->n_dropped;
+    out->resets = lv->n_resets;
+    pthread_mutex_unlock(&lv->mu);
 }
 
 static void copy_principal(struct cg_principal *dst, const struct cg_principal *src)

@@ -79,4 +79,13 @@ void cg_live_sub_attach(struct cg_live_sub *sub, void (*wake)(void *arg), void *
 /* Subscribers now (for the status and the tests). */
 int cg_live_subscribers(struct cg_live *lv);
 
+/* What the hub did since it started, for GET /metrics. */
+struct cg_live_stats {
+    int subscribers;   /* streams open now */
+    uint64_t messages; /* messages queued to streams (one per stream that got it) */
+    uint64_t dropped;  /* streams dropped for not reading (live.queue_kib) */
+    uint64_t resets;   /* resumed streams told to load the snapshot again */
+};
+void cg_live_stats(struct cg_live *lv, struct cg_live_stats *out);
+
 #endif
