@@ -245,6 +245,41 @@ describe('GPS batches', () => {
     assert.equal(tr.json.points, 1005, 'no refused batch stored anything');
   });
 
+  test('a batch reads the same however it is spelled; bodies that are not JSON are refused first', async () => {
+    // The plain batch (t in ms, numbers only: what phones send) is read without a JSON tree;
+    // any other spelling goes through jansson: both store the same points.
+    const w = await newWorker();
+    const patrol = await start(w, { started_at: iso(Date.now() - 30 * MIN) });
+    const path = `/api/v1/patrols/${patrol.id}/points`;
+    const now = Date.now();
+    const [lon, lat] = P_001001;
+    const plain = `{"points":[{"t":${now - 20 * MIN},"lon":${lon},"lat":${lat},"accuracy_m":8},` +
+      ` {"t":${now - 19 * MIN},"lon":${lon},"lat":${lat},"speed":1.5e0}]}`;
+    let r = await w.post(path, plain);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.json.received, r.json.stored, r.json.duplicates], [2, 2, 0]);
+    const spelled = `{"points":[{"\\u0074":"${iso(now - 18 * MIN)}","lon":${lon},"lat":${lat},"speed":null},` +
+      `{"t":${now - 20 * MIN},"lon":0,"lat":0}]}`;
+    r = await w.post(path, spelled);
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual([r.json.received, r.json.stored, r.json.duplicates], [2, 1, 1]);
+    const tr = await w.get(`/api/v1/patrols/${patrol.id}/track`);
+    assert.deepEqual(
+      tr.json.points.map((p) => [Date.parse(p.t) - now, p.lon, p.accuracy_m, p.speed]),
+      [[-20 * MIN, lon, 8, null], [-19 * MIN, lon, null, 1.5], [-18 * MIN, lon, null, null]],
+    );
+    // Not JSON, not UTF-8, not an object: the errors of every JSON route, before the patrol's.
+    assertError(await w.post(path, `{"points":[{"t":${now},"lon":${lon},"lat":${lat}}]`), 400, 'malformed_json');
+    assertError(await w.post(path, Buffer.from([0x7b, 0xff, 0x7d])), 400, 'invalid_utf8');
+    assertError(await w.post(path, '5'), 400, 'wrong_type');
+    assertError(await w.post('/api/v1/patrols/999999/points', '{"points":'), 400, 'malformed_json');
+    assertError(await w.post('/api/v1/patrols/999999/points', plain), 404, 'not_found');
+    // A plain batch with a point in the future is refused as any other, naming the point.
+    const future = `{"points":[{"t":${now - MIN},"lon":${lon},"lat":${lat}},{"t":${now + 10 * MIN},"lon":${lon},"lat":${lat}}]}`;
+    assertError(await w.post(path, future), 400, 'invalid_input', 'points[1].t');
+    assert.equal((await w.get(`/api/v1/patrols/${patrol.id}`)).json.points, 3, 'refused batches stored nothing');
+  });
+
   test('points outside a stopped patrol\'s time span are refused', async () => {
     const w2 = await newWorker();
     const s = Date.now() - 3 * HOUR;
