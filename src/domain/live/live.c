@@ -296,13 +296,14 @@ static void advance_positions(struct cg_live *lv, struct positions_buf *pb)
     pb->n = kept;
 }
 
-static void tick(struct cg_live *lv)
+/* One poll; returns true when it stopped short of the heads (call again at once). */
+static bool tick(struct cg_live *lv)
 {
     struct events_buf eb = {0};
     struct positions_buf pb = {0};
     struct cg_error err = CG_ERROR_INIT;
     int64_t log_head = 0, notice_head = 0, pos_head = 0, now = cg_time_now_ms();
-    bool more = false;
+    bool more = false, behind = false;
     int rc;
 
     rc = cg_event_feed_head(lv->db, &log_head, &notice_head, &err);
@@ -354,6 +355,9 @@ static void tick(struct cg_live *lv)
         lv->cur.log = upto_log;
         lv->cur.notice = upto_notice;
         advance_positions(lv, &pb);
+        /* Positions count only when their cursor moved: never a loop over one millisecond. */
+        behind =
+            (more && lv->cur.pos_ms > c.pos_ms) || upto_log < log_head || upto_notice < notice_head;
     }
     fan_events(lv, &eb, NULL);
     fan_positions(lv, &pb, NULL);
@@ -389,26 +393,32 @@ out:
     pthread_mutex_unlock(&lv->mu);
     free(eb.items);
     free(pb.items);
+    return behind;
 }
 
 static void *hub_main(void *arg)
 {
     struct cg_live *lv = arg;
 
+    bool behind = false;
+
     pthread_mutex_lock(&lv->mu);
     while (!lv->stop) {
         struct timespec ts;
 
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += (long)(lv->opt.poll_ms % 1000) * 1000000L;
-        ts.tv_sec += lv->opt.poll_ms / 1000 + ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&lv->cond, &lv->mu, &ts);
+        if (!behind) {
+            /* A burst past the per-poll bounds is caught up without waiting. */
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += (long)(lv->opt.poll_ms % 1000) * 1000000L;
+            ts.tv_sec += lv->opt.poll_ms / 1000 + ts.tv_nsec / 1000000000L;
+            ts.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&lv->cond, &lv->mu, &ts);
+        }
         if (lv->stop) {
             break;
         }
         pthread_mutex_unlock(&lv->mu);
-        tick(lv);
+        behind = tick(lv);
         pthread_mutex_lock(&lv->mu);
     }
     pthread_mutex_unlock(&lv->mu);
