@@ -208,8 +208,9 @@ export function LiveMap() {
       }
     }
     for (const ev of store.events.values()) {
-      const at = toMapLatLng(ev.lon, ev.lat, crs);
       let m = v.drawnEvents.get(ev.id);
+      if (m?.cgData === ev && m.cgCrs === crs) continue; // unchanged since drawn
+      const at = toMapLatLng(ev.lon, ev.lat, crs);
       if (m && m.options.className !== eventStyle(ev).className) {
         m.remove(); // Leaflet keeps a path's class: draw it again
         v.drawnEvents.delete(ev.id);
@@ -226,6 +227,8 @@ export function LiveMap() {
         m.setStyle(eventStyle(ev));
       }
       m.unbindTooltip().bindTooltip(eventTip(ev));
+      m.cgData = ev;
+      m.cgCrs = crs;
     }
     for (const [id, m] of v.drawnWorkers) {
       if (!store.workers.has(id)) {
@@ -234,6 +237,8 @@ export function LiveMap() {
       }
     }
     for (const w of store.workers.values()) {
+      const drawn = v.drawnWorkers.get(w.account_id);
+      if (drawn?.cgData === w && drawn.cgCrs === crs) continue;
       const at = toMapLatLng(w.lon, w.lat, crs);
       const style = {
         radius: 5,
@@ -252,6 +257,8 @@ export function LiveMap() {
         m.setStyle(style);
       }
       m.unbindTooltip().bindTooltip(`${w.name} · ${t(w.on_duty ? 'live.on_duty' : 'live.off_duty')} · ${formatTime(new Date(w.at))}`);
+      m.cgData = w;
+      m.cgCrs = crs;
     }
   }, [version, ready, crs]);
 
