@@ -936,25 +936,21 @@ static bool point_ok(const struct cg_patrol__point *p, const struct cg_patrol__r
            !(r->ended_ms && p->t_ms > r->ended_ms + CG_PATROL_SKEW_MS);
 }
 
-int cg_patrol_points_text(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
-                          const char *body, size_t len, json_t **out, struct cg_error *err)
+struct cg_patrol__point *cg_patrol__read_batch(const char *body, size_t len, size_t *out_n)
 {
     struct text x = {body, body + len};
-    struct cg_patrol__row r;
     struct cg_patrol__point *pts = NULL;
     const char *k;
     size_t klen, n = 0, cap = 0;
-    int64_t now = cg_time_now_ms();
-    int rc;
 
     if (!lit(&x, '{') || !plain_string(&x, &k, &klen) || klen != 6 || memcmp(k, "points", 6) ||
         !lit(&x, ':') || !lit(&x, '[')) {
-        return CG_PATROL_FULL_PATH;
+        return NULL;
     }
     do {
         if (n == CG_PATROL_BATCH_MAX) {
             free(pts);
-            return CG_PATROL_FULL_PATH;
+            return NULL;
         }
         if (n == cap) {
             cap = cap ? cap * 2 : 128;
@@ -962,11 +958,27 @@ int cg_patrol_points_text(struct cg_patrols *pm, const struct cg_principal *acto
         }
         if (!plain_point(&x, &pts[n++])) {
             free(pts);
-            return CG_PATROL_FULL_PATH;
+            return NULL;
         }
     } while (lit(&x, ','));
     if (!lit(&x, ']') || !lit(&x, '}') || (ws(&x), x.p != x.end)) {
         free(pts);
+        return NULL;
+    }
+    *out_n = n;
+    return pts;
+}
+
+int cg_patrol_points_text(struct cg_patrols *pm, const struct cg_principal *actor, int64_t id,
+                          const char *body, size_t len, json_t **out, struct cg_error *err)
+{
+    struct cg_patrol__row r;
+    size_t n = 0;
+    struct cg_patrol__point *pts = cg_patrol__read_batch(body, len, &n);
+    int64_t now = cg_time_now_ms();
+    int rc;
+
+    if (!pts) {
         return CG_PATROL_FULL_PATH;
     }
     rc = own_patrol(pm, actor, id, &r, err);

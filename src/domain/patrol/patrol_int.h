@@ -35,6 +35,16 @@ struct cg_patrol__live {
     char login[PT_LOGIN];
 };
 
+/*
+ * The points of a plain batch body (patrol.c, cg_patrol_points_text()): {"points":[...]} of
+ * points with only t (integer ms or an RFC 3339 string without escapes), lon, lat and the
+ * optional accuracy_m and speed as JSON numbers, each at most once, 1..CG_PATROL_BATCH_MAX of
+ * them. Returns them (free()) with *out_n, in the order given, unchecked; NULL for any other
+ * text, which the full path (jansson) then reads. No database, no state: fuzzed against
+ * jansson by tests/fuzz/fuzz_gps_batch.c.
+ */
+struct cg_patrol__point *cg_patrol__read_batch(const char *body, size_t len, size_t *out_n);
+
 typedef void cg_patrol__row_fn(void *ctx, const struct cg_patrol__row *r);
 typedef void cg_patrol__point_fn(void *ctx, const struct cg_patrol__point *p);
 typedef void cg_patrol__live_fn(void *ctx, const struct cg_patrol__live *l);
