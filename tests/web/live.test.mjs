@@ -3,7 +3,9 @@
 // the Zhongshan demo (古镇镇, 442000105): the duty officer opens the page, a
 // grid worker reports an event through the API afterwards, and its marker
 // and its line in the latest changes appear without a reload; a worker's
-// position appears too, and the change of state after acceptance follows.
+// position appears too, and the change of state after acceptance follows;
+// when the server ends the stream (live.max_stream_s, 10 s here) the page shows
+// "reconnecting", resumes with Last-Event-ID and misses nothing.
 //
 // Run with `make test-web` (or: CIVGRIDD=build/civgridd node --test tests/web/live.test.mjs).
 
@@ -30,7 +32,10 @@ async function tokenOf(who) {
 }
 
 before(async () => {
-  [server, browser] = await Promise.all([startServer({ prepare: loadDemo }), chromium.launch(LAUNCH)]);
+  [server, browser] = await Promise.all([
+    startServer({ prepare: loadDemo, settings: { 'live.max_stream_s': '10' } }),
+    chromium.launch(LAUNCH),
+  ]);
   for (const u of Object.values(USERS)) await server.addUser({ ...u, password: PASSWORD });
 });
 
@@ -39,22 +44,37 @@ after(async () => {
   await server?.stop();
 });
 
+/** The duty officer's command page, signed in, with the live map connected. */
+async function commandPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: server.url });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto('/#/login');
+  await page.getByTestId('login-name').fill(USERS.duty.login);
+  await page.getByTestId('login-password').fill(PASSWORD);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('user-menu').waitFor();
+  await page.goto('/#/command');
+  await page.getByTestId('live-map').waitFor();
+  await page.locator('[data-testid="live-status"][data-state="live"]').waitFor({ timeout: 15000 });
+  return { context, page, errors };
+}
+
+async function reportApi(title) {
+  const rep = await callApi(server.url, 'POST', 'api/v1/events', {
+    token: await tokenOf('worker'),
+    body: { source: 'patrol', category: '0102', title, ...POINT },
+  });
+  assert.equal(rep.status, 201, JSON.stringify(rep.data));
+  return rep.data.id;
+}
+
 describe('the live map of the command center', () => {
   test('an event reported after the page loaded appears without a reload', async () => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: server.url });
-    context.setDefaultTimeout(TIMEOUT);
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
+    const { context, page, errors } = await commandPage();
     try {
-      await page.goto('/#/login');
-      await page.getByTestId('login-name').fill(USERS.duty.login);
-      await page.getByTestId('login-password').fill(PASSWORD);
-      await page.getByTestId('login-submit').click();
-      await page.getByTestId('user-menu').waitFor();
-      await page.goto('/#/command');
-      await page.getByTestId('live-map').waitFor();
-      await page.locator('[data-testid="live-status"][data-state="live"]').waitFor({ timeout: 15000 });
       await page.getByTestId('live-legend').waitFor();
       // A mark that a reload would wipe out.
       await page.evaluate(() => {
@@ -94,6 +114,28 @@ describe('the live map of the command center', () => {
       await page.locator(`path.cg-live-event-${id}.cg-live-filed`).waitFor({ state: 'attached', timeout: 15000 });
       assert.equal(await page.evaluate(() => window.__liveMark), 'still here', 'the page was not reloaded');
       assert.match(await page.getByTestId('live-counts').textContent(), /未结事件 \d+/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test('when the stream ends the page reconnects and misses nothing', async () => {
+    const { context, page, errors } = await commandPage();
+    try {
+      // Every state the indicator goes through, in order.
+      await page.evaluate(() => {
+        const el = document.querySelector('[data-testid="live-status"]');
+        window.__liveStates = [el.dataset.state];
+        new MutationObserver(() => window.__liveStates.push(el.dataset.state)).observe(el, {
+          attributes: true,
+          attributeFilter: ['data-state'],
+        });
+      });
+      await page.waitForFunction(() => window.__liveStates.includes('reconnecting'), null, { timeout: 20000 });
+      const id = await reportApi('断线重连期间的事件'); // during the gap, or just after it
+      await page.locator(`path.cg-live-event-${id}`).waitFor({ state: 'attached', timeout: 15000 });
+      await page.waitForFunction(() => window.__liveStates.at(-1) === 'live', null, { timeout: 15000 });
       assert.deepEqual(errors, []);
     } finally {
       await context.close();
