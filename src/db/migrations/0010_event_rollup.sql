@@ -29,11 +29,13 @@ WHERE id IN (SELECT event_id FROM event_log WHERE action IN ('file', 'dispatch')
 
 -- What each change writes: (dim, lvl) at the area length len (0: the whole grid code), for
 -- the day (span 10) and the month (span 7).
+-- The key's columns come first: SQLite 3.40's integrity_check misreads a NOT NULL column that
+-- a WITHOUT ROWID table stores in another place than declared ("NULL value in ...").
 CREATE TABLE event_rollup_target (
     dim INTEGER NOT NULL,
     lvl INTEGER NOT NULL,
-    len INTEGER NOT NULL,
     span INTEGER NOT NULL,
+    len INTEGER NOT NULL,
     PRIMARY KEY (dim, lvl, span)
 ) WITHOUT ROWID;
 INSERT INTO event_rollup_target(dim, lvl, len, span)
