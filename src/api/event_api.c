@@ -58,12 +58,14 @@ int cg_api_event_report(struct cg_req *req, struct cg_error *err)
     rc = rc ? rc
             : cg_json_get_string(body, "note", false, 0, CG_EVENT_NOTE_MAX, true, &in.note, err);
     rc = rc ? rc : cg_json_get_int(body, "people", false, 0, 1000000, &in.people, err);
-    rc = rc ? rc : cg_json_get_int(body, "people", false, 0, 1000000, &in.people, err);
     rc = rc ? rc : get_coord(body, "lon", -180, 180, &in.lon, err);
     rc = rc ? rc : get_coord(body, "lat", -90, 90, &in.lat, err);
+    in.client_key = cg_req_header(req, "Idempotency-Key");
     rc = rc ? rc
             : cg_event_report(app->events, cg_req_user(req), &in, cg_req_remote(req), &out, err);
-    return rc ? rc : cg_reply_json(req, 201, out);
+    /* A retry of a report already made answers 200 with that event, not 201. */
+    return rc ? rc
+              : cg_reply_json(req, json_is_true(json_object_get(out, "replayed")) ? 200 : 201, out);
 }
 
 int cg_api_event_list(struct cg_req *req, struct cg_error *err)

@@ -198,6 +198,35 @@ describe('bad input', () => {
     });
   }
 
+  test('a retry with the same Idempotency-Key answers the first event (200, replayed) instead of making another', async () => {
+    const body = { source: 'patrol', category: '0102', title: '重发的上报', lon: P_001001[0], lat: P_001001[1] };
+    const key = `outbox-${Date.now()}`;
+    const first = await worker.post('/api/v1/events', body, { headers: { 'idempotency-key': key } });
+    assert.equal(first.status, 201, first.text);
+    assert.equal(first.json.replayed, undefined);
+    // The answer was lost: the phone sends the same report again, and again at once twice.
+    const again = await Promise.all([1, 2, 3].map(() => worker.post('/api/v1/events', body, { headers: { 'idempotency-key': key } })));
+    for (const r of again) {
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.id, first.json.id);
+      assert.equal(r.json.replayed, true);
+      assert.equal(r.json.log.length, 1, 'one report in the log');
+    }
+    // Keys belong to their reporter: another account's same key is another report.
+    const other = await citizen.post('/api/v1/events', { ...body, source: 'citizen' }, { headers: { 'idempotency-key': key } });
+    assert.equal(other.status, 201, other.text);
+    assert.notEqual(other.json.id, first.json.id);
+    // Without a key, the same body is a new report (offered as a near-duplicate).
+    const plain = await worker.post('/api/v1/events', body);
+    assert.equal(plain.status, 201);
+    assert.ok(plain.json.duplicates.some((d) => d.id === first.json.id));
+    for (const bad of ['', 'x'.repeat(65), 'has space', 'a/b', 'ke%y']) {
+      const r = await worker.post('/api/v1/events', body, { headers: { 'idempotency-key': bad } });
+      assert.equal(r.status, 400, `${JSON.stringify(bad)}: ${r.text}`);
+      assert.equal(r.json.error.field, 'Idempotency-Key');
+    }
+  });
+
   test('unknown events and bad queries', async () => {
     assert.equal((await duty.get('/api/v1/events/999999')).status, 404);
     assert.equal((await duty.get('/api/v1/events/abc')).status, 404);

@@ -73,10 +73,11 @@ function withQuery(path, query) {
  * sent as JSON; `raw`, a string of JSON (a file as the user chose it), is sent
  * as it is. Resolves to the parsed JSON body (null for 204); rejects with
  * ApiError. A 401 unauthenticated anywhere tells the session listener, which
- * sends the user to the sign-in page, unless `quiet` is set.
+ * sends the user to the sign-in page, unless `quiet` is set. `headers` adds
+ * request headers (an Idempotency-Key).
  */
-export async function api(path, { method = 'GET', body, raw, query, signal, quiet = false } = {}) {
-  const headers = { Accept: 'application/json' };
+export async function api(path, { method = 'GET', body, raw, query, signal, quiet = false, headers: extra = {} } = {}) {
+  const headers = { Accept: 'application/json', ...extra };
   if (body !== undefined || raw !== undefined) headers['Content-Type'] = 'application/json';
   if (WRITE_METHODS.has(method)) {
     const csrf = csrfToken();

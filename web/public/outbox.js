@@ -126,11 +126,11 @@ const newEntryId = () => `${Date.now().toString(36)}-${Math.random().toString(36
 /**
  * Queues the report `body` of account `login` with its `photos`
  * ([{blob, type, stage, name}]); `event` is the event already created when
- * only its photos are left to send. Resolves to the entry; rejects when the
+ * only its photos are left to send; `id` names the entry and is the report's
+ * Idempotency-Key when it is sent. Resolves to the entry; rejects when the
  * photos cannot be kept (no IndexedDB, storage full), queueing nothing.
  */
-export async function enqueue(login, body, photos = [], event = null) {
-  const id = newEntryId();
+export async function enqueue(login, body, photos = [], event = null, id = newEntryId()) {
   const meta = photos.map((p, i) => ({ key: `${id}/${i}`, stage: p.stage, type: p.type, name: p.name ?? '', size: p.blob.size }));
   if (photos.length) {
     await tx('readwrite', (s) => photos.forEach((p, i) => s.put({ key: meta[i].key, login, at: Date.now(), blob: p.blob })));
@@ -206,12 +206,15 @@ const eventSummary = (ev) => ({ id: ev.id, grid: ev.grid, state: ev.state, dupli
  * Rejects with the ApiError of a refused report (nothing queued, nothing created).
  */
 export async function submitReport(login, body, photos = []) {
+  // One key for this report, also when it is queued: if the answer is lost but the report
+  // arrived, sending it again answers that event instead of making a second one.
+  const key = newEntryId();
   let ev;
   try {
-    ev = await api('api/v1/events', { method: 'POST', body });
+    ev = await api('api/v1/events', { method: 'POST', body, headers: { 'Idempotency-Key': key } });
   } catch (err) {
     if (err.code !== 'network') throw err;
-    return { queued: await enqueue(login, body, photos) };
+    return { queued: await enqueue(login, body, photos, null, key) };
   }
   const photoErrors = [];
   for (let i = 0; i < photos.length; i += 1) {
@@ -241,7 +244,7 @@ async function sendEntry(entry, sent) {
   let ev = entry.event;
   if (!ev) {
     try {
-      ev = eventSummary(await api('api/v1/events', { method: 'POST', body: entry.body }));
+      ev = eventSummary(await api('api/v1/events', { method: 'POST', body: entry.body, headers: { 'Idempotency-Key': entry.id } }));
     } catch (err) {
       if (transient(err)) return 'later';
       update(entry.id, (e) => ({ ...e, error: errorOf(err) }));

@@ -480,6 +480,23 @@ static int check_text(const char *s, const char *field, size_t max, bool require
     return 0;
 }
 
+/* The event actor already reported with key, as cg_event_get() shows it, or *out NULL. */
+static int replayed(struct cg_events *ev, const struct cg_principal *actor, const char *key,
+                    json_t **out, struct cg_error *err)
+{
+    int64_t id = 0;
+    int rc = cg_event__by_client_key(ev->db, actor->account_id, key, &id, err);
+
+    *out = NULL;
+    if (!rc && id) {
+        rc = cg_event_get(ev, actor, id, out, err);
+        if (!rc) {
+            json_object_set_new(*out, "replayed", json_true());
+        }
+    }
+    return rc;
+}
+
 int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
                     const struct cg_event_input *in, const char *remote, json_t **out,
                     struct cg_error *err)
@@ -520,6 +537,23 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     }
     if (!in->category_code) {
         return cg_error_field(err, CG_EMISSING, "category", "'category' is required");
+    }
+    if (in->client_key) {
+        size_t n = strlen(in->client_key);
+
+        if (!n || n > CG_EVENT_CLIENT_KEY_MAX ||
+            strspn(in->client_key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789._:-") != n) {
+            return cg_error_field(err, CG_EINVAL, "Idempotency-Key",
+                                  "the Idempotency-Key must be 1 to %d letters, digits or ._:-",
+                                  CG_EVENT_CLIENT_KEY_MAX);
+        }
+        if (actor && actor->account_id) {
+            rc = replayed(ev, actor, in->client_key, out, err);
+            if (rc || *out) {
+                return rc;
+            }
+        }
     }
     if (!cg_catalogue_kind_parse(in->category_kind ? in->category_kind : "event", &ckind)) {
         return cg_error_field(err, CG_EINVAL, "category_kind", "no category kind '%.20s'",
@@ -602,10 +636,22 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     }
     risk(ev, &r, now);
     dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now);
+    r.client_key = r.reporter_id ? in->client_key : NULL;
     rc = cg_event__insert(ev->db, &r, logs, strcmp(kind, "self_resolved") ? 1 : 2,
                           actor ? actor->account_id : 0, actor ? actor->login : NULL, err);
+    if (rc == CG_ECONFLICT && r.client_key) {
+        /* The same key raced in from a second request, which won: answer with its event. */
+        struct cg_error again = CG_ERROR_INIT;
+
+        if (!replayed(ev, actor, r.client_key, out, &again) && *out) {
+            cg_error_clear(err);
+            rc = 0;
+            json_decref(dups);
+            dups = NULL;
+        }
+    }
     json_decref(detail);
-    if (!rc) {
+    if (!rc && !*out) {
         r.version = 1;
         *out = row_json(ev, &r, now);
         json_object_set_new(*out, "duplicates", dups);

@@ -32,6 +32,7 @@ struct cg_grid_locator;
 #define CG_EVENT_DESCRIPTION_MAX 2000 /* characters */
 #define CG_EVENT_ADDRESS_MAX 200      /* characters */
 #define CG_EVENT_NOTE_MAX 1000        /* characters */
+#define CG_EVENT_CLIENT_KEY_MAX 64    /* characters of an Idempotency-Key: [A-Za-z0-9._:-] */
 
 /* The module's state: the store, the grid index and the working calendar. */
 struct cg_events;
@@ -54,6 +55,12 @@ struct cg_event_input {
     double lon, lat;  /* WGS-84 */
     int64_t people;   /* people involved (0: not said); raises the risk score */
     const char *note; /* of the first log entry (a self-resolved event: what was done) */
+    /*
+     * The reporter's key for this report (may be NULL): a report again with the same key
+     * (a retry after a lost answer) makes no second event but returns the first one, with
+     * "replayed": true.
+     */
+    const char *client_key;
 };
 
 /*

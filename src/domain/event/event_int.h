@@ -32,6 +32,7 @@ struct cg_event__row {
     double lon, lat;
     char *title, *description, *address; /* owned: cg_event__row_release() */
     char *risk_reasons;                  /* JSON array text; owned */
+    const char *client_key;              /* the reporter's Idempotency-Key or NULL; borrowed */
 };
 void cg_event__row_release(struct cg_event__row *r);
 
@@ -41,6 +42,10 @@ struct cg_event__log {
     const char *deadline_at; /* "" for none */
     json_t *detail;          /* may be NULL; borrowed */
 };
+
+/* The event reporter_id made with client_key: *out_id, or 0 when there is none. */
+int cg_event__by_client_key(struct cg_db *db, int64_t reporter_id, const char *client_key,
+                            int64_t *out_id, struct cg_error *err);
 
 /* Inserts a new event (row->id is set) with its first log entries, in one job. */
 int cg_event__insert(struct cg_db *db, struct cg_event__row *row, const struct cg_event__log *logs,
@@ -110,8 +115,13 @@ struct cg_event__kpi {
 typedef void cg_event__kpi_fn(void *ctx, const struct cg_event__kpi *row);
 
 /* Groupings of the KPIs; the first three are levels of the grid code. */
-enum cg_event__by { CG_EVENT_BY_GRID, CG_EVENT_BY_VILLAGE, CG_EVENT_BY_TOWN,
-                    CG_EVENT_BY_DEPARTMENT, CG_EVENT_BY_WORKER };
+enum cg_event__by {
+    CG_EVENT_BY_GRID,
+    CG_EVENT_BY_VILLAGE,
+    CG_EVENT_BY_TOWN,
+    CG_EVENT_BY_DEPARTMENT,
+    CG_EVENT_BY_WORKER
+};
 
 /*
  * The reference: counts over [from, to) scanned from the event rows and the
@@ -126,8 +136,7 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
 
 /* cg_event_kpi() answered by cg_event__kpi_scan() whatever the period ("source": "scan"). */
 int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
-                            const struct cg_event_kpi_query *q, json_t **out,
-                            struct cg_error *err);
+                            const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err);
 
 /*
  * What to read of the roll-ups (table event_rollup, migration 0010): rows of

@@ -109,14 +109,14 @@ static int insert_run(struct cg_conn *c, void *ctx, struct cg_error *err)
         "INSERT INTO event(kind, source, category_kind, category_code, category_name, department,"
         " urgency, title, description, address, lon, lat, grid_code, reporter_id, state, tier,"
         " step_started_at, deadline_at, closure_type, created_at, updated_at, closed_at, people,"
-        " risk_score, risk_reasons)"
+        " risk_score, risk_reasons, client_key)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, NULLIF(?14, 0), ?15,"
-        " ?16, ?17, ?18, ?19, ?20, ?20, ?21, ?22, ?23, ?24)",
-        err, "ttttttttttddtitttttttiit", r->kind, r->source, r->category_kind, r->category_code,
+        " ?16, ?17, ?18, ?19, ?20, ?20, ?21, ?22, ?23, ?24, ?25)",
+        err, "ttttttttttddtitttttttiitt", r->kind, r->source, r->category_kind, r->category_code,
         r->category_name, r->department, r->urgency, r->title, r->description, r->address, r->lon,
         r->lat, r->grid_code, r->reporter_id, r->state, r->tier, r->step_started_at,
         or_null(r->deadline_at), or_null(r->closure_type), r->created_at, or_null(r->closed_at),
-        r->people, (int64_t)r->risk_score, r->risk_reasons ? r->risk_reasons : "[]");
+        r->people, (int64_t)r->risk_score, r->risk_reasons ? r->risk_reasons : "[]", r->client_key);
 
     if (rc) {
         return rc;
@@ -124,6 +124,24 @@ static int insert_run(struct cg_conn *c, void *ctx, struct cg_error *err)
     r->id = cg_db_last_insert_id(c);
     for (size_t i = 0; i < j->nlogs && !rc; i++) {
         rc = append_log(c, r->id, r->created_at, &j->logs[i], j->actor_id, j->actor_login, err);
+    }
+    return rc;
+}
+
+int cg_event__by_client_key(struct cg_db *db, int64_t reporter_id, const char *client_key,
+                            int64_t *out_id, struct cg_error *err)
+{
+    struct cg_conn *c;
+    int rc = cg_db_reader(db, &c, err);
+
+    *out_id = 0;
+    rc =
+        rc ? rc
+           : cg_db_query_int64(c, "SELECT id FROM event WHERE reporter_id = ?1 AND client_key = ?2",
+                               out_id, err, "it", reporter_id, client_key);
+    if (rc == CG_ENOTFOUND) {
+        cg_error_clear(err);
+        rc = 0;
     }
     return rc;
 }
@@ -496,42 +514,71 @@ static double metres(double lon1, double lat1, double lon2, double lat2)
     return sqrt(dx * dx + dy * dy);
 }
 
+/* The cell of migration 0012 (0.002 degrees; rows of 180000 columns). */
+#define CELL_DEG 0.002
+#define CELL_COLUMNS 180000
+
+static int64_t cell_row(double lat)
+{
+    return (int64_t)((lat + 90) / CELL_DEG);
+}
+
+static int64_t cell_column(double lon)
+{
+    return (int64_t)((lon + 180) / CELL_DEG);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    int64_t x = ((const struct cg_event__near *)a)->id, y = ((const struct cg_event__near *)b)->id;
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
 int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *category_code,
                      double lon, double lat, double radius_m, const char *since, bool open_only,
                      struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err)
 {
     double dlat = radius_m / 110574.0, dlon = radius_m / (111320.0 * cos(lat * M_PI / 180.0));
+    int64_t col_lo = cell_column(lon - dlon), col_hi = cell_column(lon + dlon);
     struct cg_conn *c;
-    struct cg_stmt *st = NULL;
     int rc = cg_db_reader(db, &c, err);
 
     *out_n = 0;
-    rc = rc ? rc
-            : cg_db_prepare_bind(
-                  c,
-                  "SELECT id, lon, lat, state, created_at, grid_code FROM event"
-                  " WHERE category_kind = ?1 AND category_code = ?2 AND created_at >= ?3"
-                  " AND lon BETWEEN ?4 AND ?5 AND lat BETWEEN ?6 AND ?7 AND kind <> 'report_only'"
-                  " AND (?8 = 0 OR state NOT IN ('closed', 'cancelled', 'recorded', 'merged'))"
-                  " ORDER BY id DESC LIMIT 200",
-                  &st, err, "tttddddi", category_kind, category_code, since, lon - dlon, lon + dlon,
-                  lat - dlat, lat + dlat, (int64_t)open_only);
-    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
-        double d = metres(lon, lat, cg_db_column_double(st, 1), cg_db_column_double(st, 2));
+    /* One range of cells per row of cells the box touches (two or three). */
+    for (int64_t row = cell_row(lat - dlat); !rc && row <= cell_row(lat + dlat); row++) {
+        struct cg_stmt *st = NULL;
 
-        rc = 0;
-        if (d > radius_m || *out_n >= max) {
-            continue;
+        rc = cg_db_prepare_bind(
+            c,
+            "SELECT id, lon, lat, state, created_at, grid_code FROM event"
+            " WHERE category_kind = ?1 AND category_code = ?2 AND cell BETWEEN ?3 AND ?4"
+            " AND created_at >= ?5 AND lon BETWEEN ?6 AND ?7 AND lat BETWEEN ?8 AND ?9"
+            " AND kind <> 'report_only'"
+            " AND (?10 = 0 OR state NOT IN ('closed', 'cancelled', 'recorded', 'merged'))"
+            " ORDER BY id DESC LIMIT 200",
+            &st, err, "ttiitddddi", category_kind, category_code, row * CELL_COLUMNS + col_lo,
+            row * CELL_COLUMNS + col_hi, since, lon - dlon, lon + dlon, lat - dlat, lat + dlat,
+            (int64_t)open_only);
+        while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+            double d = metres(lon, lat, cg_db_column_double(st, 1), cg_db_column_double(st, 2));
+
+            rc = 0;
+            if (d > radius_m || *out_n >= max) {
+                continue;
+            }
+            out[*out_n].id = cg_db_column_int64(st, 0);
+            out[*out_n].distance_m = d;
+            copy(st, 3, out[*out_n].state, sizeof(out[*out_n].state));
+            copy(st, 4, out[*out_n].created_at, sizeof(out[*out_n].created_at));
+            copy(st, 5, out[*out_n].grid_code, sizeof(out[*out_n].grid_code));
+            (*out_n)++;
         }
-        out[*out_n].id = cg_db_column_int64(st, 0);
-        out[*out_n].distance_m = d;
-        copy(st, 3, out[*out_n].state, sizeof(out[*out_n].state));
-        copy(st, 4, out[*out_n].created_at, sizeof(out[*out_n].created_at));
-        copy(st, 5, out[*out_n].grid_code, sizeof(out[*out_n].grid_code));
-        (*out_n)++;
+        cg_db_finalize(st);
+        rc = rc < 0 ? rc : 0;
     }
-    cg_db_finalize(st);
-    return rc < 0 ? rc : 0;
+    qsort(out, *out_n, sizeof(*out), newest_first);
+    return rc;
 }
 
 int cg_event__risk_words(struct cg_db *db, cg_event__word_fn *fn, void *ctx, struct cg_error *err)
