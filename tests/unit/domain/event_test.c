@@ -837,9 +837,8 @@ static void test_kpi_rollups_match_the_scan(void **state)
         int64_t folded = 0, pending = 0;
 
         assert_int_equal(cg_db_reader(f->db, &conn, &err), 0);
-        assert_int_equal(cg_db_query_int64(conn, "SELECT count(*) FROM event_rollup", &folded,
-                                           &err, ""),
-                         0);
+        assert_int_equal(
+            cg_db_query_int64(conn, "SELECT count(*) FROM event_rollup", &folded, &err, ""), 0);
         assert_int_equal(cg_db_query_int64(conn, "SELECT count(*) FROM event_rollup_pending",
                                            &pending, &err, ""),
                          0);
