@@ -44,81 +44,14 @@ unavailable() { # reason
     exit 0
 }
 
-# ---- PostgreSQL and PostGIS -------------------------------------------------------------
+# ---- PostgreSQL and PostGIS, a private cluster (tests/bench/pg_lib.sh) ------------------
 
-pg_bindir() { # the newest installed server's bin directory, or nothing
-    local d
-    d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-    [ -n "$d" ] && [ -x "$d/initdb" ] && echo "$d"
-}
-has_postgis() { # bin-dir
-    local v
-    v=$(basename "$(dirname "$1")")
-    [ -f "/usr/share/postgresql/$v/extension/postgis.control" ]
-}
-
-bindir=$(pg_bindir)
-if [ -z "$bindir" ] || ! has_postgis "$bindir" || ! command -v pgbench >/dev/null; then
-    if [ "$(id -u)" != 0 ] || [ "${BENCH_NO_INSTALL:-0}" = 1 ] || ! command -v apt-get >/dev/null; then
-        unavailable "PostgreSQL with PostGIS is not installed (apt-get install postgresql-15-postgis-3 postgresql-contrib)"
-    fi
-    log "installing postgresql-15-postgis-3 postgresql-contrib (apt)"
-    apt-get update -qq >&2 || true
-    # A policy-rc.d that says no keeps the packages from starting a system cluster.
-    policy=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then
-        policy=/usr/sbin/policy-rc.d
-        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy"
-    fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-        postgresql-15 postgresql-15-postgis-3 postgresql-contrib >/dev/null 2>&1
-    rc=$?
-    [ -n "$policy" ] && rm -f "$policy"
-    [ "$rc" = 0 ] || unavailable "apt-get install of PostGIS failed"
-    bindir=$(pg_bindir)
-    if [ -z "$bindir" ] || ! has_postgis "$bindir"; then
-        unavailable "PostGIS did not install"
-    fi
-fi
-pgbench=$(command -v pgbench || echo "$bindir/pgbench")
-
-# ---- a private cluster --------------------------------------------------------------------
-
-tmp=$(mktemp -d /tmp/civgrid-bench-pg.XXXXXX)
-as_owner() { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || unavailable "running as root and there is no postgres user"
-    chown postgres: "$tmp"
-    as_owner() { runuser -u postgres -- "$@"; }
-fi
-port=54329
-started=0
-cleanup() {
-    if [ "$started" = 1 ]; then
-        as_owner "$bindir/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-cp "$grids" "$tmp/grids.geojson"
-cp "$points" "$tmp/points.csv"
-[ "$(id -u)" = 0 ] && chown postgres: "$tmp/grids.geojson" "$tmp/points.csv"
-
-log "initdb and start in $tmp"
-as_owner "$bindir/initdb" -D "$tmp/data" -U bench -A trust -E UTF8 --locale=C --no-sync \
-    >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; unavailable "initdb failed"; }
-as_owner "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-    -o "-k $tmp -p $port -c listen_addresses= -c shared_buffers=256MB" start >/dev/null 2>&1 ||
-    { cat "$tmp/server.log" >&2; unavailable "the server did not start"; }
-started=1
-
-export PGHOST=$tmp PGPORT=$port PGUSER=bench PGDATABASE=postgres
-export PGOPTIONS="-c client_min_messages=warning"
-sql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-
-pg_version=$(sql -c "SHOW server_version")
+# shellcheck source=tests/bench/pg_lib.sh
+. "$(dirname "$0")/pg_lib.sh"
+pg_require install
+pg_start pg 54329 256MB
+pg_stage "$grids" grids.geojson && pg_stage "$points" points.csv ||
+    unavailable "cannot stage the input files"
 sql -c "CREATE EXTENSION postgis" || unavailable "CREATE EXTENSION postgis failed"
 postgis_version=$(sql -c "SELECT postgis_lib_version()")
 geos_version=$(sql -c "SELECT postgis_geos_version()")
@@ -150,14 +83,9 @@ log "$ngrids grids ($nverts vertices), $npts points"
 
 # ---- JSON lines ---------------------------------------------------------------------------
 
-join() { local IFS=,; echo "$*"; }
-emit() { # id what size unit better samples-csv
-    printf '{"type":"result","id":"%s","what":"%s","size":"%s","unit":"%s","better":"%s","samples":[%s]}\n' \
-        "$1" "$2" "$3" "$4" "$5" "$6"
-}
-info() { # id json-value
-    printf '{"type":"info","id":"%s","value":%s}\n' "$1" "$2"
-}
+join() { pg_join "$@"; }
+emit() { pg_emit "$@"; }
+info() { pg_info "$@"; }
 fmt_int() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 size_g="$(fmt_int "$ngrids") grids"
 

@@ -48,49 +48,15 @@ unavailable() { # reason
     exit 0
 }
 
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
-[ -n "$bindir" ] && [ -x "$bindir/initdb" ] || unavailable "PostgreSQL is not installed"
-[ -f "/usr/share/postgresql/$(basename "$(dirname "$bindir")")/extension/postgis.control" ] ||
-    unavailable "PostGIS is not installed"
-pgbench=$(command -v pgbench || echo "$bindir/pgbench")
-[ -x "$pgbench" ] || unavailable "pgbench is not installed (postgresql-contrib)"
+# ---- PostgreSQL and PostGIS, a private cluster (tests/bench/pg_lib.sh) ------------------
 
-# ---- a private cluster --------------------------------------------------------------------
-
-tmp=$(mktemp -d /tmp/civgrid-bench-pgknn.XXXXXX)
-as_owner() { "$@"; }
-if [ "$(id -u)" = 0 ]; then
-    id postgres >/dev/null 2>&1 || unavailable "running as root and there is no postgres user"
-    chown postgres: "$tmp"
-    as_owner() { runuser -u postgres -- "$@"; }
-fi
-port=54330
-started=0
-cleanup() {
-    if [ "$started" = 1 ]; then
-        as_owner "$bindir/pg_ctl" -D "$tmp/data" -m immediate -w stop >/dev/null 2>&1
-    fi
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-for f in workers queries answers; do cp "$prefix-$f.csv" "$tmp/$f.csv"; done
-[ "$(id -u)" = 0 ] && chown postgres: "$tmp"/*.csv
-
-log "initdb and start in $tmp"
-as_owner "$bindir/initdb" -D "$tmp/data" -U bench -A trust -E UTF8 --locale=C --no-sync \
-    >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; unavailable "initdb failed"; }
-as_owner "$bindir/pg_ctl" -D "$tmp/data" -l "$tmp/server.log" -w -t 60 \
-    -o "-k $tmp -p $port -c listen_addresses= -c shared_buffers=128MB" start >/dev/null 2>&1 ||
-    { cat "$tmp/server.log" >&2; unavailable "the server did not start"; }
-started=1
-
-export PGHOST=$tmp PGPORT=$port PGUSER=bench PGDATABASE=postgres
-export PGOPTIONS="-c client_min_messages=warning"
-sql() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-
-pg_version=$(sql -c "SHOW server_version")
+# shellcheck source=tests/bench/pg_lib.sh
+. "$(dirname "$0")/pg_lib.sh"
+pg_require
+pg_start pgknn 54330 128MB
+for f in workers queries answers; do
+    pg_stage "$prefix-$f.csv" "$f.csv" || unavailable "cannot stage $prefix-$f.csv"
+done
 sql -c "CREATE EXTENSION postgis" || unavailable "CREATE EXTENSION postgis failed"
 postgis_version=$(sql -c "SELECT postgis_lib_version()")
 
@@ -120,14 +86,9 @@ log "$npos positions over [$x0, $y0, $x1, $y1]"
 
 # ---- JSON lines ---------------------------------------------------------------------------
 
-join() { local IFS=,; echo "$*"; }
-emit() { # id what size unit better samples-csv
-    printf '{"type":"result","id":"%s","what":"%s","size":"%s","unit":"%s","better":"%s","samples":[%s]}\n' \
-        "$1" "$2" "$3" "$4" "$5" "$6"
-}
-info() { # id json-value
-    printf '{"type":"info","id":"%s","value":%s}\n' "$1" "$2"
-}
+join() { pg_join "$@"; }
+emit() { pg_emit "$@"; }
+info() { pg_info "$@"; }
 fmt_int() { echo "$1" | sed ':a;s/\B[0-9]\{3\}\>/,&/;ta'; }
 size="$(fmt_int "$npos") workers, k=$k"
 

@@ -597,7 +597,7 @@ bench_dashboard() {
             "$size" ms lower "$s" "$aim"
     s=$(time_get "/api/v1/kpi?by=town&from=$from&to=$to" "$tok") &&
         result dashboard.kpi_town "GET /api/v1/kpi?by=town over the year (roll-ups)" "$size" ms lower "$s" \
-            "\"ref\":\"sqlite.kpi_town\",$aim"
+            "\"ref\":\"postgis.kpi_town\",$aim"
     s=$(time_get "/api/v1/kpi?by=grid&within=$town&from=$from&to=$to" "$tok") &&
         result dashboard.kpi_grid_town "GET /api/v1/kpi?by=grid within the busiest town over the year" \
             "$size" ms lower "$s" "$aim"
@@ -630,6 +630,21 @@ bench_dashboard() {
     s=$(time_sql "$HTTP_DIR/dashboard.db" "$HTTP_DIR/kpi_town.sql")
     [ -n "$s" ] && result sqlite.kpi_town "the KPI scan by town in the sqlite3 shell (the reference rule), same file" \
         "$size" ms lower "$s"
+    # The PostgreSQL reference: one GROUP BY over the same rows (tests/bench/postgis_kpi.sh),
+    # whose totals must be the roll-ups' too.
+    if [ "$POSTGIS" = 1 ]; then
+        local pg
+        pg=$(tests/bench/postgis_kpi.sh --db "$HTTP_DIR/dashboard.db" --runs "$PG_RUNS" \
+            --from "$(date -u -d "$from 00:00 +0800" +%Y-%m-%dT%H:%M:%S).000Z" \
+            --to "$(date -u -d "$to 00:00 +0800" +%Y-%m-%dT%H:%M:%S).000Z") ||
+            note "postgis_kpi.sh failed (exit $?)"
+        echo "$pg" >>"$LINES"
+        if [ -n "$a" ] && echo "$pg" | grep -q postgis.kpi.totals; then
+            info dashboard.rollup_equals_postgres "$(node -e 'const a = JSON.parse(process.argv[1]).total;
+                const pg = process.argv[2].split("\n").map((l) => JSON.parse(l)).find((r) => r.id === "postgis.kpi.totals");
+                console.log(pg.value === [a.reported, a.filed, a.due, a.closed, a.closed_on_time].join(","))' "$a" "$pg")"
+        fi
+    fi
     # the roll-ups' answer against the scan's over the same China days (rows only)
     if [ -n "$a" ] && [ -n "$b" ]; then
         info dashboard.rollup_equals_scan "$(node -e 'const [a, b] = process.argv.slice(1).map(JSON.parse);
