@@ -64,6 +64,17 @@ static void read_row(struct cg_stmt *st, struct cg_catalogue__row *r)
     snprintf(r->updated_at, sizeof(r->updated_at), "%s", cg_db_column_text(st, 23));
 }
 
+/* Steps st (prepared when rc is 0) to its end, adding each row to s, and finalizes it. */
+static int read_rows(int rc, struct cg_stmt *st, struct cg_catalogue__set *s, struct cg_error *err)
+{
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        rc = 0;
+        read_row(st, cg_catalogue__set_add(s));
+    }
+    cg_db_finalize(st);
+    return rc < 0 ? rc : 0;
+}
+
 int cg_catalogue__load(struct cg_db *db, const enum cg_catalogue_kind *kind, const char *code,
                        struct cg_catalogue__set *s, struct cg_error *err)
 {
@@ -78,12 +89,7 @@ int cg_catalogue__load(struct cg_db *db, const enum cg_catalogue_kind *kind, con
                                  " AND (?2 IS NULL OR code = ?2 OR major_code = ?2)"
                                  " ORDER BY kind, code",
                                  &st, err, "tt", kind ? cg_catalogue_kind_name(*kind) : NULL, code);
-    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
-        rc = 0;
-        read_row(st, cg_catalogue__set_add(s));
-    }
-    cg_db_finalize(st);
-    return rc < 0 ? rc : 0;
+    return read_rows(rc, st, s, err);
 }
 
 int cg_catalogue__load_exact(struct cg_db *db, enum cg_catalogue_kind kind, const char *code,
@@ -99,12 +105,7 @@ int cg_catalogue__load_exact(struct cg_db *db, enum cg_catalogue_kind kind, cons
                                  "SELECT " ROW_COLUMNS " FROM event_category"
                                  " WHERE kind = ?1 AND code = ?2",
                                  &st, err, "tt", cg_catalogue_kind_name(kind), code);
-    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
-        rc = 0;
-        read_row(st, cg_catalogue__set_add(s));
-    }
-    cg_db_finalize(st);
-    return rc < 0 ? rc : 0;
+    return read_rows(rc, st, s, err);
 }
 
 int cg_catalogue__kinds_of(struct cg_db *db, const char *code, unsigned *out_mask,
