@@ -114,6 +114,13 @@ export function request(base, method, pathname, opts = {}) {
       localAddress: opts.from,
       timeout: 20_000,
     }, (res) => {
+      const sc = res.headers['set-cookie'];
+      if ((res.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+        // An endless stream (the live map): its status and headers are the answer.
+        resolve({ status: res.statusCode, headers: res.headers, text: '', json: null, cookies: sc ? [].concat(sc) : [] });
+        req.destroy();
+        return;
+      }
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -124,7 +131,6 @@ export function request(base, method, pathname, opts = {}) {
         } catch {
           // not JSON
         }
-        const sc = res.headers['set-cookie'];
         resolve({ status: res.statusCode, headers: res.headers, text, json, cookies: sc ? [].concat(sc) : [] });
       });
       res.on('error', reject);
