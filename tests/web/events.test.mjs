@@ -17,7 +17,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LAUNCH, TIMEOUT, callApi, chromium, loadDemo, startServer } from './server.mjs';
+import { LAUNCH, callApi, chromium, loadDemo, signedInContext, startServer } from './server.mjs';
 
 const PASSWORD = 'Grid-Worker-2026';
 const GRID = '442000105001001';
@@ -75,31 +75,13 @@ after(async () => {
  * citizen) with one page; fails on uncaught script errors. Returns
  * {context, page, errors, close()}.
  */
-async function session(who, { viewport, geolocation } = {}) {
+function session(who, { viewport, geolocation } = {}) {
   const phone = who === 'worker' || who === 'citizen';
-  const context = await browser.newContext({
+  return signedInContext(browser, server.url, USERS[who].login, PASSWORD, {
     viewport: viewport ?? (phone ? { width: 390, height: 844 } : { width: 1280, height: 900 }),
-    baseURL: server.url,
-    ...(geolocation ? { geolocation, permissions: ['geolocation'] } : {}),
+    geolocation,
+    name: who,
   });
-  context.setDefaultTimeout(TIMEOUT);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto('/#/login');
-  await page.getByTestId('login-name').fill(USERS[who].login);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.getByTestId('user-menu').waitFor();
-  return {
-    context,
-    page,
-    errors,
-    async close() {
-      await context.close();
-      assert.deepEqual(errors, [], `no script errors in ${who}'s pages`);
-    },
-  };
 }
 
 /** Opens event `id` and waits until it is shown (and no reload is under way). */

@@ -11,7 +11,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { LAUNCH, TIMEOUT, callApi, chromium, loadDemo, startServer } from './server.mjs';
+import { LAUNCH, callApi, chromium, loadDemo, signedInContext, startServer } from './server.mjs';
 
 const PASSWORD = 'Grid-Worker-2026';
 const GRID = '442000105001001';
@@ -36,32 +36,13 @@ after(async () => {
 });
 
 /** A signed-in phone-sized context of the worker at POINT; fails on uncaught script errors. */
-async function session() {
-  const context = await browser.newContext({
+function session() {
+  return signedInContext(browser, server.url, WORKER.login, PASSWORD, {
     viewport: { width: 390, height: 844 },
-    baseURL: server.url,
     geolocation: { longitude: POINT.lon, latitude: POINT.lat },
-    permissions: ['geolocation'],
+    name: 'the worker',
+    before: (context) => context.setOffline(false),
   });
-  context.setDefaultTimeout(TIMEOUT);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto('/#/login');
-  await page.getByTestId('login-name').fill(WORKER.login);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.getByTestId('user-menu').waitFor();
-  return {
-    context,
-    page,
-    errors,
-    async close() {
-      await context.setOffline(false);
-      await context.close();
-      assert.deepEqual(errors, [], 'no script errors in the worker pages');
-    },
-  };
 }
 
 /** The points kept on the device (localStorage civgrid.track). */

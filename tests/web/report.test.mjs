@@ -21,7 +21,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { LAUNCH, TIMEOUT, callApi, chromium, loadDemo, startServer } from './server.mjs';
+import { LAUNCH, callApi, chromium, loadDemo, signedInContext, startServer } from './server.mjs';
 
 const PASSWORD = 'Grid-Worker-2026';
 const GRID = '442000105001001';
@@ -134,30 +134,8 @@ after(async () => {
 });
 
 /** A signed-in phone-sized context of `who`; fails on uncaught script errors. */
-async function session(who, { geolocation } = {}) {
-  const context = await browser.newContext({
-    viewport: PHONE,
-    baseURL: server.url,
-    ...(geolocation ? { geolocation, permissions: ['geolocation'] } : {}),
-  });
-  context.setDefaultTimeout(TIMEOUT);
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  await page.goto('/#/login');
-  await page.getByTestId('login-name').fill(USERS[who].login);
-  await page.getByTestId('login-password').fill(PASSWORD);
-  await page.getByTestId('login-submit').click();
-  await page.getByTestId('user-menu').waitFor();
-  return {
-    context,
-    page,
-    errors,
-    async close() {
-      await context.close();
-      assert.deepEqual(errors, [], `no script errors in ${who}'s pages`);
-    },
-  };
+function session(who, { geolocation } = {}) {
+  return signedInContext(browser, server.url, USERS[who].login, PASSWORD, { viewport: PHONE, geolocation, name: who });
 }
 
 /** Waits until the form holds the GPS fix (the context's geolocation, POINT). */

@@ -10,6 +10,7 @@
 // milliseconds, and the server and the CLI share one fixed test key for the
 // encrypted account fields.
 
+import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
@@ -296,3 +297,36 @@ export const LAUNCH = {
   ],
 };
 export const TIMEOUT = 5_000;
+
+/**
+ * A browser context signed in as login with one page: viewport and geolocation as given,
+ * TIMEOUT for every wait. Returns {context, page, errors, close()}; errors collects the
+ * pages' uncaught script errors, and close() (after `before`, when given) closes the
+ * context and fails when there were any.
+ */
+export async function signedInContext(browser, baseURL, login, password, { viewport, geolocation, name = login, before } = {}) {
+  const context = await browser.newContext({
+    viewport: viewport ?? { width: 1280, height: 900 },
+    baseURL,
+    ...(geolocation ? { geolocation, permissions: ['geolocation'] } : {}),
+  });
+  context.setDefaultTimeout(TIMEOUT);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto('/#/login');
+  await page.getByTestId('login-name').fill(login);
+  await page.getByTestId('login-password').fill(password);
+  await page.getByTestId('login-submit').click();
+  await page.getByTestId('user-menu').waitFor();
+  return {
+    context,
+    page,
+    errors,
+    async close() {
+      if (before) await before(context);
+      await context.close();
+      assert.deepEqual(errors, [], `no script errors in ${name}'s pages`);
+    },
+  };
+}
