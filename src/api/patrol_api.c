@@ -12,62 +12,6 @@
 
 #include <math.h>
 
-static int path_id(struct cg_req *req, const char *name, const char *what, int64_t *out,
-                   struct cg_error *err)
-{
-    const char *s = cg_req_param(req, name);
-    char *end = NULL;
-
-    errno = 0;
-    *out = s ? strtoll(s, &end, 10) : 0;
-    if (!s || errno || end == s || *end || *out < 1 || *out > INT32_MAX * 1024LL) {
-        return cg_error_field(err, CG_ENOTFOUND, name, "no %s '%.20s'", what, s ? s : "");
-    }
-    return 0;
-}
-
-/* A positive integer query parameter (absent: *out unchanged). */
-static int query_int(struct cg_req *req, const char *name, int64_t min, int64_t max, int64_t *out,
-                     struct cg_error *err)
-{
-    const char *s = cg_req_query(req, name);
-    char *end = NULL;
-    long long v;
-
-    if (!s) {
-        return 0;
-    }
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (!*s || errno || *end || v < min || v > max) {
-        return cg_error_field(err, CG_EINVAL, name,
-                              "'%s' must be a number from %" PRId64 " to %" PRId64, name, min, max);
-    }
-    *out = v;
-    return 0;
-}
-
-static int query_number(struct cg_req *req, const char *name, double min, double max, double *out,
-                        struct cg_error *err)
-{
-    const char *s = cg_req_query(req, name);
-    char *end = NULL;
-
-    if (!s) {
-        return cg_error_field(err, CG_EMISSING, name, "give '%s' as a decimal number", name);
-    }
-    errno = 0;
-    *out = strtod(s, &end);
-    if (!*s || errno || *end || !isfinite(*out) || strspn(s, "+-0123456789.eE") != strlen(s)) {
-        return cg_error_field(err, CG_EINVAL, name, "'%s' must be a decimal number", name);
-    }
-    if (*out < min || *out > max) {
-        return cg_error_field(err, CG_EINVAL, name, "'%s' must lie between %g and %g", name, min,
-                              max);
-    }
-    return 0;
-}
-
 /* An optional RFC 3339 time member into ms (0 when absent). */
 static int body_time(json_t *body, const char *key, int64_t *out, struct cg_error *err)
 {
@@ -86,15 +30,15 @@ static int body_time(json_t *body, const char *key, int64_t *out, struct cg_erro
 static int list_query(struct cg_req *req, struct cg_patrol_query *q, struct cg_error *err)
 {
     int64_t limit = 50;
-    int rc = query_int(req, "worker", 1, INT64_MAX, &q->worker, err);
+    int rc = cg_req_query_int(req, "worker", 1, INT64_MAX, &q->worker, err);
 
     q->grid = cg_req_query(req, "grid");
     if (!rc && q->grid &&
         (!*q->grid || strlen(q->grid) > 16 || strspn(q->grid, "0123456789") != strlen(q->grid))) {
         rc = cg_error_field(err, CG_EINVAL, "grid", "'grid' must be a division or grid code");
     }
-    rc = rc ? rc : query_int(req, "before", 1, INT64_MAX, &q->before_id, err);
-    rc = rc ? rc : query_int(req, "limit", 1, 500, &limit, err);
+    rc = rc ? rc : cg_req_query_int(req, "before", 1, INT64_MAX, &q->before_id, err);
+    rc = rc ? rc : cg_req_query_int(req, "limit", 1, 500, &limit, err);
     q->limit = (int)limit;
     return rc;
 }
@@ -120,7 +64,7 @@ int cg_api_patrol_stop(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *body = cg_req_json(req), *out = NULL;
     int64_t id = 0, at = 0;
-    int rc = path_id(req, "id", "patrol", &id, err);
+    int rc = cg_req_path_id(req, "id", "patrol", &id, err);
 
     rc = rc ? rc : cg_json_only_keys(body, fields, err);
     rc = rc ? rc : body_time(body, "ended_at", &at, err);
@@ -140,7 +84,7 @@ int cg_api_patrol_points(struct cg_req *req, struct cg_error *err)
     struct cg_error id_err = CG_ERROR_INIT;
     json_t *body, *out = NULL;
     int64_t id = 0;
-    int id_rc = path_id(req, "id", "patrol", &id, &id_err), rc;
+    int id_rc = cg_req_path_id(req, "id", "patrol", &id, &id_err), rc;
 
     if (!id_rc) {
         size_t len;
@@ -169,7 +113,7 @@ int cg_api_patrol_get(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *out = NULL;
     int64_t id = 0;
-    int rc = path_id(req, "id", "patrol", &id, err);
+    int rc = cg_req_path_id(req, "id", "patrol", &id, err);
 
     rc = rc ? rc : cg_patrol_get(app->patrols, cg_req_user(req), id, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
@@ -181,7 +125,7 @@ int cg_api_patrol_track(struct cg_req *req, struct cg_error *err)
     const char *format = cg_req_query(req, "format");
     json_t *out = NULL;
     int64_t id = 0;
-    int rc = path_id(req, "id", "patrol", &id, err);
+    int rc = cg_req_path_id(req, "id", "patrol", &id, err);
 
     if (!rc && format && strcmp(format, "json") && strcmp(format, "geojson")) {
         rc = cg_error_field(err, CG_EINVAL, "format", "'format' must be json or geojson");
@@ -208,7 +152,7 @@ int cg_api_patrol_stats(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *out = NULL;
     int64_t worker = 0;
-    int rc = query_int(req, "worker", 1, INT64_MAX, &worker, err);
+    int rc = cg_req_query_int(req, "worker", 1, INT64_MAX, &worker, err);
 
     rc = rc ? rc
             : cg_patrol_stats(app->patrols, cg_req_user(req), worker, cg_req_query(req, "from"),
@@ -236,10 +180,10 @@ int cg_api_workers_nearest(struct cg_req *req, struct cg_error *err)
     double lon = 0, lat = 0;
     int64_t k = 5;
     json_t *out = NULL;
-    int rc = query_number(req, "lon", -180, 180, &lon, err);
+    int rc = cg_req_query_number(req, "lon", -180, 180, &lon, err);
 
-    rc = rc ? rc : query_number(req, "lat", -90, 90, &lat, err);
-    rc = rc ? rc : query_int(req, "k", 1, CG_PATROL_NEAREST_MAX, &k, err);
+    rc = rc ? rc : cg_req_query_number(req, "lat", -90, 90, &lat, err);
+    rc = rc ? rc : cg_req_query_int(req, "k", 1, CG_PATROL_NEAREST_MAX, &k, err);
     rc = rc ? rc : cg_patrol_nearest(app->patrols, cg_req_user(req), lon, lat, (int)k, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }
@@ -302,7 +246,7 @@ int cg_api_visit_get(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     json_t *out = NULL;
     int64_t id = 0;
-    int rc = path_id(req, "id", "visit", &id, err);
+    int rc = cg_req_path_id(req, "id", "visit", &id, err);
 
     rc = rc ? rc : cg_visit_get(app->patrols, cg_req_user(req), id, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
@@ -316,9 +260,9 @@ int cg_api_visit_opinion_event(struct cg_req *req, struct cg_error *err)
     json_t *body = cg_req_json(req), *out = NULL;
     struct cg_event_input in = {0};
     int64_t id = 0, n = 0;
-    int rc = path_id(req, "id", "visit", &id, err);
+    int rc = cg_req_path_id(req, "id", "visit", &id, err);
 
-    rc = rc ? rc : path_id(req, "n", "opinion", &n, err);
+    rc = rc ? rc : cg_req_path_id(req, "n", "opinion", &n, err);
     if (!rc && n > CG_VISIT_OPINIONS_MAX) {
         rc = cg_error_field(err, CG_ENOTFOUND, "n", "no opinion %" PRId64, n);
     }
