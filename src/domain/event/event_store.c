@@ -10,6 +10,18 @@
 
 #include <math.h>
 
+/*
+ * An open event: not in a terminal state (terminal[] of event.c). Spelled the same in every
+ * statement, because SQLite uses the partial indexes of migration 0010 only for this text.
+ */
+#define OPEN_STATE "state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
+
+/* The end of the range of grid codes under prefix: [prefix, prefix ":"), ':' after '9'. */
+static void prefix_end(const char *prefix, char *end, size_t size)
+{
+    snprintf(end, size, "%s:", prefix);
+}
+
 #define COLUMNS                                                                                    \
     "id, kind, source, category_kind, category_code, category_name, department, urgency,"          \
     " title, description, address, lon, lat, grid_code, COALESCE(reporter_id, 0), state, tier,"    \
@@ -284,7 +296,7 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
     int64_t limit = q->warning ? 5000 : q->limit + 1;
     int rc = cg_db_reader(db, &c, err);
 
-    snprintf(end, sizeof(end), "%s:", grid);
+    prefix_end(grid, end, sizeof(end));
     rc = rc ? rc
             : cg_db_prepare_bind(
                   c,
@@ -382,7 +394,7 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
     int rc = cg_db_reader(db, &c, err);
 
     CG_ASSERT((size_t)by < CG_ARRAY_LEN(kpi_scan_sql));
-    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    prefix_end(scope->grid_prefix, end, sizeof(end));
     rc = rc ? rc
             : cg_db_prepare_bind(c, kpi_scan_sql[by], &st, err, "ttttti", from, to,
                                  scope->grid_prefix, end, scope->department, scope->owner_id);
@@ -555,7 +567,7 @@ int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *ca
             " WHERE category_kind = ?1 AND category_code = ?2 AND cell BETWEEN ?3 AND ?4"
             " AND created_at >= ?5 AND lon BETWEEN ?6 AND ?7 AND lat BETWEEN ?8 AND ?9"
             " AND kind <> 'report_only'"
-            " AND (?10 = 0 OR state NOT IN ('closed', 'cancelled', 'recorded', 'merged'))"
+            " AND (?10 = 0 OR " OPEN_STATE ")"
             " ORDER BY id DESC LIMIT 200",
             &st, err, "ttiitddddi", category_kind, category_code, row * CELL_COLUMNS + col_lo,
             row * CELL_COLUMNS + col_hi, since, lon - dlon, lon + dlon, lat - dlat, lat + dlat,
@@ -611,8 +623,7 @@ int cg_event__due_before(struct cg_db *db, const char *until, cg_event__due_fn *
             : cg_db_prepare_bind(c,
                                  "SELECT " COLUMNS " FROM event WHERE deadline_at IS NOT NULL"
                                  " AND deadline_at < ?1"
-                                 " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
-                                 " ORDER BY deadline_at LIMIT 10000",
+                                 " AND " OPEN_STATE " ORDER BY deadline_at LIMIT 10000",
                                  &st, err, "t", until);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         struct cg_event__row r;
@@ -667,7 +678,7 @@ int cg_event__notices(struct cg_db *db, const struct cg_event__scope *scope, int
     char end[40];
     int rc = cg_db_reader(db, &c, err);
 
-    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    prefix_end(scope->grid_prefix, end, sizeof(end));
     rc = rc ? rc
             : cg_db_prepare_bind(
                   c,
@@ -703,13 +714,12 @@ int cg_event__open_by_state(struct cg_db *db, const struct cg_event__scope *scop
     char end[40];
     int rc = cg_db_reader(db, &c, err);
 
-    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    prefix_end(scope->grid_prefix, end, sizeof(end));
     rc = rc ? rc
             : cg_db_prepare_bind(
                   c,
                   "SELECT state, COUNT(*) FROM event INDEXED BY event_open_state"
-                  " WHERE state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
-                  " AND grid_code >= ?1 AND grid_code < ?2"
+                  " WHERE " OPEN_STATE " AND grid_code >= ?1 AND grid_code < ?2"
                   " AND (?3 IS NULL OR department = ?3) AND (?4 = 0 OR reporter_id = ?4)"
                   " GROUP BY state ORDER BY state",
                   &st, err, "ttti", scope->grid_prefix, end, scope->department, scope->owner_id);
@@ -733,14 +743,13 @@ int cg_event__deadlines(struct cg_db *db, const struct cg_event__scope *scope, c
     int rc = cg_db_reader(db, &c, err);
 
     *out_red = 0;
-    snprintf(end, sizeof(end), "%s:", scope->grid_prefix);
+    prefix_end(scope->grid_prefix, end, sizeof(end));
     rc = rc ? rc
             : cg_db_query_int64(
                   c,
                   "SELECT COUNT(*) FROM event INDEXED BY event_open_deadline"
                   " WHERE deadline_at IS NOT NULL"
-                  " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
-                  " AND deadline_at < ?1 AND grid_code >= ?2 AND grid_code < ?3"
+                  " AND " OPEN_STATE " AND deadline_at < ?1 AND grid_code >= ?2 AND grid_code < ?3"
                   " AND (?4 IS NULL OR department = ?4) AND (?5 = 0 OR reporter_id = ?5)",
                   out_red, err, "tttti", now, scope->grid_prefix, end, scope->department,
                   scope->owner_id);
@@ -749,8 +758,7 @@ int cg_event__deadlines(struct cg_db *db, const struct cg_event__scope *scope, c
                   c,
                   "SELECT deadline_at, step_started_at, state FROM event"
                   " INDEXED BY event_open_deadline WHERE deadline_at IS NOT NULL"
-                  " AND state NOT IN ('closed', 'cancelled', 'recorded', 'merged')"
-                  " AND deadline_at >= ?1 AND grid_code >= ?2 AND grid_code < ?3"
+                  " AND " OPEN_STATE " AND deadline_at >= ?1 AND grid_code >= ?2 AND grid_code < ?3"
                   " AND (?4 IS NULL OR department = ?4) AND (?5 = 0 OR reporter_id = ?5)",
                   &st, err, "tttti", now, scope->grid_prefix, end, scope->department,
                   scope->owner_id);
