@@ -10,8 +10,12 @@
 #include "db/db.h"
 #include "db/db_int.h"
 
+#include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
+#include <time.h>
 
 #define STMT_CACHE_SLOTS 64
 
@@ -36,7 +40,7 @@ struct write_job {
     void *ctx;
     struct cg_error *err;
     int rc;
-    bool done;
+    sem_t done; /* posted by the writer once the job's commit is durable (or failed) */
     struct write_job *next;
 };
 
@@ -53,9 +57,17 @@ struct cg_db {
     struct cg_conn *writer; /* the only write connection, used by the writer thread */
     pthread_t writer_thread;
     pthread_cond_t queue_cond; /* signalled when a job is queued or on stop */
-    pthread_cond_t done_cond;  /* broadcast when a batch has been committed */
     struct write_job *head, *tail;
     bool stopping;
+
+    /* Checkpoints run on their own thread and connection, so that the writer's commits
+       never wait for the database file to be written and synced (backends without a
+       checkpoint, xCheckpoint == NULL, start no such thread). */
+    struct cg_conn *checkpointer;
+    pthread_t checkpoint_thread;
+    pthread_cond_t checkpoint_cond; /* signalled after commits, and on stop */
+    uint64_t commits_checkpointed;  /* db->commits at the start of the last checkpoint */
+    bool checkpoint_started;
 
     _Atomic uint64_t commits, write_jobs, write_failures, db_ns;
 };
@@ -426,13 +438,23 @@ int cg_db_run(struct cg_conn *conn, const char *sql, struct cg_error *err, const
 
 /* ---- the writer thread: group commit ---------------------------------------------------- */
 
+/*
+ * The transaction control statements of the writer: prepared once and kept in the
+ * writer connection's statement cache (each batch runs a savepoint per job, so parsing
+ * them every time was a good part of the writer's CPU).
+ */
+static int writer_run(struct cg_conn *w, const char *sql, struct cg_error *err)
+{
+    return cg_db_run(w, sql, err, "");
+}
+
 /* Runs one batch of jobs in one transaction; each job gets its own savepoint. */
 static void run_batch(struct cg_db *db, struct write_job *batch)
 {
     struct cg_conn *w = db->writer;
     struct cg_error begin_err = CG_ERROR_INIT;
     int64_t t0 = cg_time_mono_ns();
-    int rc = db->drv->xExec(w->h, db->drv->begin_write_sql, &begin_err);
+    int rc = writer_run(w, db->drv->begin_write_sql, &begin_err);
     bool any_ok = false, broken = false;
 
     if (rc) {
@@ -446,21 +468,21 @@ static void run_batch(struct cg_db *db, struct write_job *batch)
     for (struct write_job *j = batch; j; j = j->next) {
         struct cg_error sp_err = CG_ERROR_INIT;
 
-        if (db->drv->xExec(w->h, "SAVEPOINT cg_job", &sp_err)) {
+        if (writer_run(w, "SAVEPOINT cg_job", &sp_err)) {
             j->rc = cg_error_set(j->err, CG_EDB, "%s", sp_err.message);
             continue;
         }
         j->rc = j->fn(w, j->ctx, j->err);
         if (j->rc) {
             /* Undo this job only; the rest of the batch carries on. */
-            if (db->drv->xExec(w->h, "ROLLBACK TO cg_job", &sp_err)) {
+            if (writer_run(w, "ROLLBACK TO cg_job", &sp_err)) {
                 broken = true; /* the transaction is in an unknown state: drop it all */
                 break;
             }
         } else {
             any_ok = true;
         }
-        (void)db->drv->xExec(w->h, "RELEASE cg_job", &sp_err);
+        (void)writer_run(w, "RELEASE cg_job", &sp_err);
     }
     if (broken) {
         (void)db->drv->xExec(w->h, "ROLLBACK", &begin_err);
@@ -472,7 +494,7 @@ static void run_batch(struct cg_db *db, struct write_job *batch)
     } else if (any_ok) {
         struct cg_error commit_err = CG_ERROR_INIT;
 
-        rc = db->drv->xExec(w->h, "COMMIT", &commit_err);
+        rc = writer_run(w, "COMMIT", &commit_err);
         if (rc) {
             (void)db->drv->xExec(w->h, "ROLLBACK", &commit_err);
             for (struct write_job *j = batch; j; j = j->next) {
@@ -484,7 +506,7 @@ static void run_batch(struct cg_db *db, struct write_job *batch)
             atomic_fetch_add(&db->commits, 1);
         }
     } else {
-        (void)db->drv->xExec(w->h, "ROLLBACK", &begin_err);
+        (void)writer_run(w, "ROLLBACK", &begin_err);
     }
     for (struct write_job *j = batch; j; j = j->next) {
         atomic_fetch_add(j->rc ? &db->write_failures : &db->write_jobs, 1);
@@ -496,6 +518,7 @@ static void *writer_main(void *arg)
 {
     struct cg_db *db = arg;
 
+    prctl(PR_SET_NAME, "cg-db-writer"); /* for top -H and perf */
     pthread_mutex_lock(&db->lock);
     for (;;) {
         struct write_job *batch, *last;
@@ -522,27 +545,91 @@ static void *writer_main(void *arg)
 
         run_batch(db, batch);
 
-        pthread_mutex_lock(&db->lock);
+        /* Wake exactly the callers of this batch (a broadcast woke every waiting request). */
         for (struct write_job *j = batch; j;) {
             struct write_job *next = j->next;
 
-            j->done = true; /* j belongs to its waiting caller: do not touch it after this */
+            sem_post(&j->done); /* j belongs to its waiting caller: do not touch it after this */
             j = next;
         }
-        pthread_cond_broadcast(&db->done_cond);
+        pthread_mutex_lock(&db->lock);
+        if (db->checkpoint_started) {
+            pthread_cond_signal(&db->checkpoint_cond);
+        }
     }
     pthread_mutex_unlock(&db->lock);
     return NULL;
 }
 
+/*
+ * The checkpoint thread: after commits, copies the log into the database file on its
+ * own connection, at most CHECKPOINT_EVERY_MS apart (each checkpoint writes and syncs
+ * the file: one at every commit would compete with the commits' own syncs). A failed
+ * or partial checkpoint (readers still on old pages) is simply tried again later.
+ */
+#define CHECKPOINT_EVERY_MS 250
+
+static void *checkpoint_main(void *arg)
+{
+    struct cg_db *db = arg;
+
+    prctl(PR_SET_NAME, "cg-db-checkpt");
+    pthread_mutex_lock(&db->lock);
+    while (!db->stopping) {
+        uint64_t commits = atomic_load(&db->commits);
+        struct cg_error err = CG_ERROR_INIT;
+        struct timespec until;
+
+        if (commits == db->commits_checkpointed) {
+            pthread_cond_wait(&db->checkpoint_cond, &db->lock);
+            continue;
+        }
+        db->commits_checkpointed = commits;
+        pthread_mutex_unlock(&db->lock);
+        (void)db->drv->xCheckpoint(db->checkpointer->h, &err);
+        pthread_mutex_lock(&db->lock);
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        while (!db->stopping &&
+               pthread_cond_timedwait(&db->checkpoint_cond, &db->lock, &until) != ETIMEDOUT) {
+        }
+    }
+    pthread_mutex_unlock(&db->lock);
+    return NULL;
+}
+
+static int checkpoint_start(struct cg_db *db, struct cg_error *err)
+{
+    int rc;
+
+    if (!db->drv->xCheckpoint) {
+        return 0;
+    }
+    rc = conn_open(db, false, &db->checkpointer, err);
+    if (rc) {
+        return rc;
+    }
+    if (pthread_create(&db->checkpoint_thread, NULL, checkpoint_main, db)) {
+        return cg_error_set(err, CG_EINTERNAL, "cannot start the database checkpoint thread");
+    }
+    pthread_mutex_lock(&db->lock);
+    db->checkpoint_started = true;
+    pthread_mutex_unlock(&db->lock);
+    return 0;
+}
+
 int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error *err)
 {
-    struct write_job job = {fn, ctx, err, 0, false, NULL};
+    struct write_job job = {.fn = fn, .ctx = ctx, .err = err};
     int64_t t0 = cg_time_mono_ns();
 
+    sem_init(&job.done, 0, 0);
     pthread_mutex_lock(&db->lock);
     if (db->stopping) {
         pthread_mutex_unlock(&db->lock);
+        sem_destroy(&job.done);
         return cg_error_set(err, CG_ESHUTDOWN, "the database is closing");
     }
     if (db->tail) {
@@ -552,10 +639,10 @@ int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error
     }
     db->tail = &job;
     pthread_cond_signal(&db->queue_cond);
-    while (!job.done) {
-        pthread_cond_wait(&db->done_cond, &db->lock);
-    }
     pthread_mutex_unlock(&db->lock);
+    while (sem_wait(&job.done) && errno == EINTR) {
+    }
+    sem_destroy(&job.done);
     /* The writer thread did the work; the waiting request is charged the wall time. */
     thread_db_ns += (uint64_t)(cg_time_mono_ns() - t0);
     return job.rc;
@@ -566,6 +653,7 @@ int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error
 int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg_error *err)
 {
     const struct cg_db_driver *drv = cg_db__driver(opt->backend);
+    pthread_condattr_t attr;
     struct cg_db *db;
     int rc;
 
@@ -582,7 +670,10 @@ int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg
     }
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->queue_cond, NULL);
-    pthread_cond_init(&db->done_cond, NULL);
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the checkpoint thread's pauses */
+    pthread_cond_init(&db->checkpoint_cond, &attr);
+    pthread_condattr_destroy(&attr);
     pthread_key_create(&db->reader_key, reader_release);
 
     rc = conn_open(db, true, &db->writer, err);
@@ -598,6 +689,11 @@ int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg
     if (pthread_create(&db->writer_thread, NULL, writer_main, db)) {
         rc = cg_error_set(err, CG_EINTERNAL, "cannot start the database writer thread");
         goto fail;
+    }
+    rc = checkpoint_start(db, err);
+    if (rc) {
+        cg_db_close(db);
+        return rc;
     }
     *out_db = db;
     return 0;
@@ -620,16 +716,20 @@ void cg_db_close(struct cg_db *db)
     bool started = !db->stopping;
     db->stopping = true;
     pthread_cond_signal(&db->queue_cond);
+    pthread_cond_signal(&db->checkpoint_cond);
     pthread_mutex_unlock(&db->lock);
     if (started) {
         pthread_join(db->writer_thread, NULL);
+    }
+    if (db->checkpoint_started) {
+        pthread_join(db->checkpoint_thread, NULL);
     }
     pthread_key_delete(db->reader_key);
     while ((c = db->conns)) {
         db->conns = c->next;
         conn_free(c);
     }
-    pthread_cond_destroy(&db->done_cond);
+    pthread_cond_destroy(&db->checkpoint_cond);
     pthread_cond_destroy(&db->queue_cond);
     pthread_mutex_destroy(&db->lock);
     free(db->path);

@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -668,6 +669,7 @@ static void *worker_main(void *arg)
 {
     struct cg_http_server *srv = arg;
 
+    prctl(PR_SET_NAME, "cg-http-write"); /* for top -H and perf */
     for (;;) {
         struct cg_req *req;
 
