@@ -44,6 +44,7 @@ struct cg_auth *cg_auth_new(struct cg_db *db, struct cg_pii_keys *keys,
     a->keys = keys;
     a->policy = *policy;
     a->throttle = cg_calloc(THROTTLE_SLOTS, sizeof(struct throttle_slot));
+    a->cache = cg_auth__cache_new();
     pthread_mutex_init(&a->throttle_lock, NULL);
     pthread_mutex_init(&a->hash_lock, NULL);
     pthread_cond_init(&a->hash_cond, NULL);
@@ -64,6 +65,7 @@ void cg_auth_free(struct cg_auth *a)
     pthread_mutex_destroy(&a->hash_lock);
     pthread_mutex_destroy(&a->throttle_lock);
     free(a->throttle);
+    cg_auth__cache_free(a->cache);
     free(a);
 }
 
@@ -601,6 +603,42 @@ static bool has_admin_role(const struct cg_principal *p)
     return false;
 }
 
+/* Loads the session of hash and its account's principal from the database. */
+static int session_load(struct cg_auth *a, const char *hash, struct cg_auth__session_row *row,
+                        struct cg_principal *out, struct cg_error *err)
+{
+    int rc = cg_auth__session_load(a->db, hash, row, err);
+
+    if (rc == CG_ENOTFOUND) {
+        cg_error_clear(err);
+        return cg_error_set(err, CG_EUNAUTH, "sign in again: the session has ended");
+    }
+    if (rc) {
+        return rc;
+    }
+    out->account_id = row->account_id;
+    out->session_id = row->session_id;
+    snprintf(out->login, sizeof(out->login), "%s", row->login);
+    snprintf(out->scope_ref, sizeof(out->scope_ref), "%s", row->scope_ref);
+    out->scope_kind = CG_SCOPE_OWN;
+    for (int k = 0; k < 4; k++) {
+        if (!strcmp(row->scope_kind, scope_names[k])) {
+            out->scope_kind = (enum cg_scope_kind)k;
+        }
+    }
+    out->must_change_password = row->must_change_password;
+    snprintf(out->csrf_hash, sizeof(out->csrf_hash), "%s", row->csrf_hash);
+    rc = cg_auth__load_permissions(a->db, out, err);
+    if (rc) {
+        cg_principal_release(out);
+        return rc;
+    }
+    qsort(out->permissions, out->n_permissions, sizeof(char *), cmp_str);
+    out->must_enrol_totp =
+        a->policy.totp_required_for_admins && !row->totp_enabled && has_admin_role(out);
+    return 0;
+}
+
 int cg_auth_session(struct cg_auth *a, const char *token, struct cg_principal *out,
                     struct cg_error *err)
 {
@@ -614,44 +652,29 @@ int cg_auth_session(struct cg_auth *a, const char *token, struct cg_principal *o
         return cg_error_set(err, CG_EUNAUTH, "sign in again: the session token is not valid");
     }
     token_hash(token, hash);
-    rc = cg_auth__session_load(a->db, hash, &row, err);
-    if (rc == CG_ENOTFOUND) {
-        cg_error_clear(err);
-        return cg_error_set(err, CG_EUNAUTH, "sign in again: the session has ended");
-    }
-    if (rc) {
-        return rc;
+    if (!cg_auth__cache_get(a->cache, hash, &row, out)) {
+        uint64_t gen = cg_auth__cache_generation(); /* before the load: see auth_cache.c */
+
+        rc = session_load(a, hash, &row, out, err);
+        if (rc) {
+            return rc;
+        }
+        cg_auth__cache_put(a->cache, hash, gen, &row, out);
     }
     if (strcmp(row.status, "active") || now >= row.expires_at ||
         now - row.last_seen_at >= a->policy.session_idle_s) {
+        cg_principal_release(out);
+        memset(out, 0, sizeof(*out));
         return cg_error_set(err, CG_EUNAUTH, "sign in again: the session has expired");
     }
     if (now - row.last_seen_at >= 60) {
         rc = cg_auth__session_touch(a->db, row.session_id, now, err);
         if (rc) {
+            cg_principal_release(out);
             return rc;
         }
+        cg_auth__cache_touched(a->cache, hash, now);
     }
-    out->account_id = row.account_id;
-    out->session_id = row.session_id;
-    snprintf(out->login, sizeof(out->login), "%s", row.login);
-    snprintf(out->scope_ref, sizeof(out->scope_ref), "%s", row.scope_ref);
-    out->scope_kind = CG_SCOPE_OWN;
-    for (int k = 0; k < 4; k++) {
-        if (!strcmp(row.scope_kind, scope_names[k])) {
-            out->scope_kind = (enum cg_scope_kind)k;
-        }
-    }
-    out->must_change_password = row.must_change_password;
-    snprintf(out->csrf_hash, sizeof(out->csrf_hash), "%s", row.csrf_hash);
-    rc = cg_auth__load_permissions(a->db, out, err);
-    if (rc) {
-        cg_principal_release(out);
-        return rc;
-    }
-    qsort(out->permissions, out->n_permissions, sizeof(char *), cmp_str);
-    out->must_enrol_totp =
-        a->policy.totp_required_for_admins && !row.totp_enabled && has_admin_role(out);
     return 0;
 }
 
@@ -1175,4 +1198,9 @@ int cg_auth_totp_confirm(struct cg_auth *a, const struct cg_principal *p, const 
     cg_pii_free_plain(b32);
     free(enc);
     return rc;
+}
+
+void cg_auth_scopes_changed(void)
+{
+    cg_auth__cache_changed();
 }

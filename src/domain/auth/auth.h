@@ -235,6 +235,8 @@ int cg_auth_account_reveal_phone(struct cg_auth *auth, const struct cg_principal
 struct cg_conn;
 int cg_auth_follow_scope(struct cg_conn *w, int64_t account_id, const char *grid_prefix,
                          struct cg_error *err) CG_MUST_CHECK;
+/* Call after the commit of a write that ran cg_auth_follow_scope(): sessions see it now. */
+void cg_auth_scopes_changed(void);
 
 /* ---- second factor ---------------------------------------------------------------------- */
 

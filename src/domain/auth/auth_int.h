@@ -32,6 +32,7 @@ struct cg_auth {
     pthread_mutex_t hash_lock;      /* bounds concurrent argon2id runs */
     pthread_cond_t hash_cond;
     int hashing, max_hashing;
+    struct cg_auth__cache *cache; /* owned: recently seen sessions (auth_cache.c) */
 };
 
 /* An account as sign-in needs it. */
@@ -68,6 +69,23 @@ struct cg_auth__session_row {
     char scope_ref[64];
     bool totp_enabled, must_change_password;
 };
+
+/* ---- auth_cache.c: recently seen sessions ----------------------------------------------- */
+
+struct cg_auth__cache;
+struct cg_auth__cache *cg_auth__cache_new(void);
+void cg_auth__cache_free(struct cg_auth__cache *c); /* NULL-safe */
+/* Says that accounts or sessions may have changed: cached principals are reloaded. */
+void cg_auth__cache_changed(void);
+uint64_t cg_auth__cache_generation(void);
+/* Copies the cached row and principal of hash into row and p (p to release): true on a hit. */
+bool cg_auth__cache_get(struct cg_auth__cache *c, const char *hash,
+                        struct cg_auth__session_row *row, struct cg_principal *p);
+/* Keeps a loaded session; gen is cg_auth__cache_generation() read before the load began. */
+void cg_auth__cache_put(struct cg_auth__cache *c, const char *hash, uint64_t gen,
+                        const struct cg_auth__session_row *row, const struct cg_principal *p);
+/* The session's last_seen_at was written. */
+void cg_auth__cache_touched(struct cg_auth__cache *c, const char *hash, int64_t last_seen_at);
 
 int cg_auth__load_login(struct cg_db *db, const char *login, struct cg_auth__login_row *out,
                         struct cg_error *err);

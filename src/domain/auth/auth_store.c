@@ -77,6 +77,21 @@ struct failed_job {
     const struct cg_audit_entry *audit;
 };
 
+/*
+ * A write that may change what a session may do (its account's status, roles, scope,
+ * password or second factor, or the session itself): cached principals are dropped
+ * before it and again once it is committed (auth_cache.c).
+ */
+static int changing_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error *err)
+{
+    int rc;
+
+    cg_auth__cache_changed();
+    rc = cg_db_write(db, fn, ctx, err);
+    cg_auth__cache_changed();
+    return rc;
+}
+
 static int failed_run(struct cg_conn *c, void *ctx, struct cg_error *err)
 {
     struct failed_job *j = ctx;
@@ -95,7 +110,7 @@ int cg_auth__login_failed(struct cg_db *db, int64_t account_id, int disable_afte
 {
     struct failed_job j = {account_id, disable_after, audit};
 
-    return cg_db_write(db, failed_run, &j, err);
+    return changing_write(db, failed_run, &j, err);
 }
 
 static int login_ok_run(struct cg_conn *c, void *ctx, struct cg_error *err)
@@ -257,7 +272,7 @@ int cg_auth__sessions_end(struct cg_db *db, int64_t account_id, int64_t session_
 {
     struct end_job j = {account_id, session_id, all, audit};
 
-    return cg_db_write(db, end_run, &j, err);
+    return changing_write(db, end_run, &j, err);
 }
 
 /* ---- accounts --------------------------------------------------------------------------- */
@@ -299,7 +314,7 @@ static int account_insert_run(struct cg_conn *c, void *ctx, struct cg_error *err
 
 int cg_auth__account_insert(struct cg_db *db, struct cg_auth__account_new *a, struct cg_error *err)
 {
-    return cg_db_write(db, account_insert_run, a, err);
+    return changing_write(db, account_insert_run, a, err);
 }
 
 int cg_auth__role_kinds(struct cg_db *db, const char *const *roles, int n, char kinds[][16],
@@ -502,7 +517,7 @@ int cg_auth__account_set_roles(struct cg_db *db, int64_t id, const char *const *
 {
     struct roles_job j = {id, roles, n, kind, ref, audit};
 
-    return cg_db_write(db, roles_run, &j, err);
+    return changing_write(db, roles_run, &j, err);
 }
 
 struct status_job {
@@ -534,7 +549,7 @@ int cg_auth__account_set_status(struct cg_db *db, int64_t id, const char *status
 {
     struct status_job j = {id, status, audit};
 
-    return cg_db_write(db, status_run, &j, err);
+    return changing_write(db, status_run, &j, err);
 }
 
 struct password_job {
@@ -569,7 +584,7 @@ int cg_auth__account_password(struct cg_db *db, int64_t id, const char *current_
     struct password_job j = {id, hash, must_change, keep_session, audit};
 
     (void)current_hash_check;
-    return cg_db_write(db, password_run, &j, err);
+    return changing_write(db, password_run, &j, err);
 }
 
 int cg_auth__password_hash_of(struct cg_db *db, int64_t id, char *out, size_t size,
@@ -641,7 +656,7 @@ int cg_auth__totp_store(struct cg_db *db, int64_t id, const char *secret_enc, bo
 {
     struct totp_job j = {id, secret_enc, enable, recovery_hashes, n_recovery, step, audit};
 
-    return cg_db_write(db, totp_run, &j, err);
+    return changing_write(db, totp_run, &j, err);
 }
 
 int cg_auth__totp_secret(struct cg_db *db, int64_t id, char **out_enc, bool *out_enabled,
@@ -727,7 +742,7 @@ int cg_auth__sessions_sweep(struct cg_db *db, int64_t now, int64_t idle_before,
                             int64_t *out_deleted, struct cg_error *err)
 {
     struct sweep_job j = {now, idle_before, 0};
-    int rc = cg_db_write(db, sweep_run, &j, err);
+    int rc = changing_write(db, sweep_run, &j, err);
 
     if (!rc && out_deleted) {
         *out_deleted = j.deleted;
@@ -810,7 +825,7 @@ int cg_auth__rekey(struct cg_db *db, const struct cg_pii_keys *keys, int64_t *ou
                    struct cg_error *err)
 {
     struct rekey_job j = {keys, 0};
-    int rc = cg_db_write(db, rekey_run, &j, err);
+    int rc = changing_write(db, rekey_run, &j, err);
 
     *out_count = rc ? 0 : j.count;
     return rc;
@@ -851,6 +866,7 @@ int cg_auth_follow_scope(struct cg_conn *c, int64_t account_id, const char *grid
                             "an administrator's account cannot serve a grid; link another account");
     }
     now_iso(now);
+    cg_auth__cache_changed(); /* and cg_auth_scopes_changed() after the commit */
     rc = cg_db_run(c,
                    "UPDATE account SET scope_kind = ?2, scope_ref = ?3, updated_at = ?4"
                    " WHERE id = ?1",

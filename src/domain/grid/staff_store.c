@@ -246,8 +246,10 @@ int cg_grid__staff_assign(struct cg_db *db, const struct cg_principal *actor, co
                           struct cg_error *err)
 {
     struct assign_job j = {actor, code, role, remote, staff_id, false};
+    int rc = cg_db_write(db, assign_run, &j, err);
 
-    return cg_db_write(db, assign_run, &j, err);
+    cg_auth_scopes_changed(); /* the scopes of its staff may have changed */
+    return rc;
 }
 
 int cg_grid__staff_unassign(struct cg_db *db, const struct cg_principal *actor, const char *code,
@@ -255,8 +257,10 @@ int cg_grid__staff_unassign(struct cg_db *db, const struct cg_principal *actor, 
                             struct cg_error *err)
 {
     struct assign_job j = {actor, code, role, remote, staff_id, true};
+    int rc = cg_db_write(db, assign_run, &j, err);
 
-    return cg_db_write(db, assign_run, &j, err);
+    cg_auth_scopes_changed(); /* the scopes of its staff may have changed */
+    return rc;
 }
 
 int cg_grid_staff_list(struct cg_db *db, const struct cg_principal *actor, const char *prefix,
@@ -362,8 +366,10 @@ int cg_grid__retire(struct cg_db *db, const struct cg_principal *actor, const ch
                     const char *remote, struct cg_error *err)
 {
     struct retire_job j = {actor, code, remote};
+    int rc = cg_db_write(db, retire_run, &j, err);
 
-    return cg_db_write(db, retire_run, &j, err);
+    cg_auth_scopes_changed(); /* the scopes of its staff may have changed */
+    return rc;
 }
 
 /* ---- duty lists ------------------------------------------------------------------------- */
