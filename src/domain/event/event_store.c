@@ -406,54 +406,198 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
 }
 
 /*
- * The roll-ups: equality on (dim, lvl), one seek per bucket of the list, a
- * range of areas; plus the changes not folded into them yet (at most 255
- * rows of event_rollup_pending, spread over the targets here). A group key
- * per statement, as for the scan.
+ * The roll-ups: one range of rows per bucket of the list, (dim, lvl, bucket) equal and the
+ * areas in scope, plus the changes not folded into them yet (at most 255 rows of
+ * event_rollup_pending, spread over the targets); added up here by group key, each bucket
+ * with its sign (a month less the days outside the period). In C rather than one SQL GROUP BY:
+ * a year of villages over the city is some 9,000 rows, which the SQL (a temporary b-tree and a
+ * list check per row) took 12 ms to add up and this 4. One read transaction: a fold that
+ * commits meanwhile is not seen half.
  */
 #define PENDING_AREA "CASE WHEN t.len = 0 THEN p.g ELSE substr(p.g, 1, t.len) END"
 #define PENDING_KEY "CASE t.dim WHEN 0 THEN '' WHEN 1 THEN p.d ELSE p.r END"
-#define KPI_ROLLUP_SQL(KEY)                                                                        \
-    "SELECT " KEY ", SUM(s * reported), SUM(s * filed), SUM(s * due), SUM(s * closed),"            \
-    " SUM(s * on_time), SUM(s * rework), SUM(s * self_resolved), SUM(s * revisits),"               \
-    " SUM(s * satisfaction) FROM (SELECT *, CASE WHEN bucket IN"                                   \
-    "  (SELECT value FROM json_each(?7)) THEN -1 ELSE 1 END AS s FROM ("                           \
-    "  SELECT bucket, area, key, reported, filed, due, closed, on_time, rework, self_resolved,"    \
-    "  revisits, satisfaction FROM event_rollup"                                                   \
-    "  WHERE dim = ?1 AND lvl = ?2 AND bucket IN (SELECT value FROM json_each(?3))"                \
-    "  AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)"                                  \
-    "  UNION ALL SELECT substr(p.day, 1, t.span), " PENDING_AREA ", " PENDING_KEY ","              \
-    "  p.reported, p.filed, p.due, p.closed, p.on_time, p.rework, p.self_resolved, p.revisits,"    \
-    "  p.satisfaction FROM event_rollup_pending p, event_rollup_target t"                          \
-    "  WHERE t.dim = ?1 AND t.lvl = ?2 AND p.day IS NOT NULL"                                      \
-    "  AND substr(p.day, 1, t.span) IN (SELECT value FROM json_each(?3))"                          \
-    "  AND " PENDING_AREA " >= ?4 AND " PENDING_AREA " < ?5"                                       \
-    "  AND (?6 IS NULL OR " PENDING_KEY " = ?6)))"                                                 \
-    " GROUP BY 1 ORDER BY 1"
+#define KPI_COUNTS                                                                                 \
+    "reported, filed, due, closed, on_time, rework, self_resolved, revisits, satisfaction"
 
-static const char *const kpi_rollup_sql[] = {
-    KPI_ROLLUP_SQL("area"),
-    KPI_ROLLUP_SQL("substr(area, 1, 12)"),
-    KPI_ROLLUP_SQL("substr(area, 1, 9)"),
-    KPI_ROLLUP_SQL("key"),
+struct kpi_groups {
+    struct cg_event__kpi *slot; /* open addressing on the key; "" key and !used: empty */
+    bool *used;
+    size_t cap, n;
 };
+
+static uint64_t key_hash(const char *k)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a */
+
+    for (; *k; k++) {
+        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    }
+    return h;
+}
+
+static struct cg_event__kpi *group_at(struct kpi_groups *g, const char *key)
+{
+    size_t i;
+
+    if ((g->n + 1) * 2 > g->cap) {
+        struct kpi_groups bigger = {cg_calloc(g->cap ? g->cap * 2 : 256, sizeof(*g->slot)),
+                                    cg_calloc(g->cap ? g->cap * 2 : 256, sizeof(bool)),
+                                    g->cap ? g->cap * 2 : 256, 0};
+
+        for (size_t j = 0; j < g->cap; j++) {
+            if (g->used[j]) {
+                *group_at(&bigger, g->slot[j].key) = g->slot[j];
+            }
+        }
+        free(g->slot);
+        free(g->used);
+        *g = bigger;
+    }
+    for (i = key_hash(key) & (g->cap - 1); g->used[i]; i = (i + 1) & (g->cap - 1)) {
+        if (!strcmp(g->slot[i].key, key)) {
+            return &g->slot[i];
+        }
+    }
+    g->used[i] = true;
+    g->n++;
+    memset(&g->slot[i], 0, sizeof(g->slot[i]));
+    snprintf(g->slot[i].key, sizeof(g->slot[i].key), "%s", key);
+    return &g->slot[i];
+}
+
+/* Adds sign times the counts in columns first.. of st to the group of area/key. */
+static void group_add(struct kpi_groups *g, int group, struct cg_stmt *st, int first, int sign)
+{
+    static const size_t group_len[] = {0, 12, 9};
+    char key[EV_NAME];
+    struct cg_event__kpi *k;
+
+    if (group == 3) {
+        copy(st, first - 1, key, sizeof(key));
+    } else {
+        copy(st, first - 2, key, sizeof(key));
+        if (group_len[group] && strlen(key) > group_len[group]) {
+            key[group_len[group]] = 0;
+        }
+    }
+    k = group_at(g, key);
+    k->reported += sign * cg_db_column_int64(st, first);
+    k->filed += sign * cg_db_column_int64(st, first + 1);
+    k->due += sign * cg_db_column_int64(st, first + 2);
+    k->closed += sign * cg_db_column_int64(st, first + 3);
+    k->on_time += sign * cg_db_column_int64(st, first + 4);
+    k->rework += sign * cg_db_column_int64(st, first + 5);
+    k->self_resolved += sign * cg_db_column_int64(st, first + 6);
+    k->revisits += sign * cg_db_column_int64(st, first + 7);
+    k->satisfaction_sum += sign * cg_db_column_double(st, first + 8);
+}
+
+static int kpi_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct cg_event__kpi *)a)->key, ((const struct cg_event__kpi *)b)->key);
+}
+
+/* 0 when bucket is not in all; else -1 when it is in minus, 1 when not. */
+static int bucket_sign(json_t *all, json_t *minus, const char *bucket)
+{
+    size_t i;
+    json_t *v;
+    int sign = 0;
+
+    json_array_foreach(all, i, v)
+    {
+        if (!strcmp(json_string_value(v) ? json_string_value(v) : "", bucket)) {
+            sign = 1;
+            break;
+        }
+    }
+    json_array_foreach(minus, i, v)
+    {
+        if (sign && !strcmp(json_string_value(v) ? json_string_value(v) : "", bucket)) {
+            sign = -1;
+            break;
+        }
+    }
+    return sign;
+}
 
 int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
                          cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
 {
+    struct kpi_groups g = {0};
     struct cg_conn *c;
     struct cg_stmt *st = NULL;
+    json_t *all = json_loads(q->buckets, 0, NULL);
+    json_t *minus = json_loads(q->minus ? q->minus : "[]", 0, NULL);
     char end[40];
+    size_t i;
+    json_t *v;
     int rc = cg_db_reader(db, &c, err);
 
-    CG_ASSERT(q->group >= 0 && (size_t)q->group < CG_ARRAY_LEN(kpi_rollup_sql));
+    CG_ASSERT(q->group >= 0 && q->group <= 3);
+    CG_ASSERT(json_is_array(all) && json_is_array(minus));
     snprintf(end, sizeof(end), "%s:", q->prefix);
+    rc = rc ? rc : cg_db_exec(c, "BEGIN", err);
+    json_array_foreach(all, i, v)
+    {
+        const char *bucket = json_string_value(v);
+        int sign = bucket_sign(all, minus, bucket ? bucket : "");
+
+        rc = rc ? rc
+                : cg_db_prepare_bind(c,
+                                     "SELECT area, key, " KPI_COUNTS " FROM event_rollup"
+                                     " WHERE dim = ?1 AND lvl = ?2 AND bucket = ?3"
+                                     " AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)",
+                                     &st, err, "iitttt", (int64_t)q->dim, (int64_t)q->lvl, bucket,
+                                     q->prefix, end, q->key);
+        while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+            rc = 0;
+            group_add(&g, q->group, st, 2, sign);
+        }
+        rc = rc < 0 ? rc : 0;
+        cg_db_finalize(st);
+        st = NULL;
+    }
     rc = rc ? rc
-            : cg_db_prepare_bind(c, kpi_rollup_sql[q->group], &st, err, "iittttt", (int64_t)q->dim,
-                                 (int64_t)q->lvl, q->buckets, q->prefix, end, q->key,
-                                 q->minus ? q->minus : "[]");
-    rc = rc ? rc : kpi_rows(st, fn, ctx, err);
+            : cg_db_prepare_bind(c,
+                                 "SELECT substr(p.day, 1, t.span), " PENDING_AREA ", " PENDING_KEY
+                                 ", p.reported, p.filed, p.due, p.closed, p.on_time, p.rework,"
+                                 " p.self_resolved, p.revisits, p.satisfaction"
+                                 " FROM event_rollup_pending p, event_rollup_target t"
+                                 " WHERE t.dim = ?1 AND t.lvl = ?2 AND p.day IS NOT NULL"
+                                 " AND " PENDING_AREA " >= ?3 AND " PENDING_AREA " < ?4"
+                                 " AND (?5 IS NULL OR " PENDING_KEY " = ?5)",
+                                 &st, err, "iittt", (int64_t)q->dim, (int64_t)q->lvl, q->prefix,
+                                 end, q->key);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        int sign = bucket_sign(all, minus, cg_db_column_text(st, 0));
+
+        rc = 0;
+        if (sign) {
+            group_add(&g, q->group, st, 3, sign);
+        }
+    }
+    rc = rc < 0 ? rc : 0;
     cg_db_finalize(st);
+    (void)cg_db_exec(c, "COMMIT", NULL);
+    if (!rc) {
+        /* In key order, as GROUP BY ... ORDER BY gave them. */
+        size_t n = 0;
+
+        for (size_t j = 0; j < g.cap; j++) {
+            if (g.used[j]) {
+                g.slot[n++] = g.slot[j];
+            }
+        }
+        qsort(g.slot, n, sizeof(*g.slot), kpi_cmp);
+        for (size_t j = 0; j < n; j++) {
+            fn(ctx, &g.slot[j]);
+        }
+    }
+    free(g.slot);
+    free(g.used);
+    json_decref(all);
+    json_decref(minus);
     return rc;
 }
 
