@@ -60,15 +60,6 @@ struct cg_db {
     struct write_job *head, *tail;
     bool stopping;
 
-    /* Checkpoints run on their own thread and connection, so that the writer's commits
-       never wait for the database file to be written and synced (backends without a
-       checkpoint, xCheckpoint == NULL, start no such thread). */
-    struct cg_conn *checkpointer;
-    pthread_t checkpoint_thread;
-    pthread_cond_t checkpoint_cond; /* signalled after commits, and on stop */
-    uint64_t commits_checkpointed;  /* db->commits at the start of the last checkpoint */
-    bool checkpoint_started;
-
     _Atomic uint64_t commits, write_jobs, write_failures, db_ns;
 };
 
@@ -553,71 +544,9 @@ static void *writer_main(void *arg)
             j = next;
         }
         pthread_mutex_lock(&db->lock);
-        if (db->checkpoint_started) {
-            pthread_cond_signal(&db->checkpoint_cond);
-        }
     }
     pthread_mutex_unlock(&db->lock);
     return NULL;
-}
-
-/*
- * The checkpoint thread: after commits, copies the log into the database file on its
- * own connection, at most CHECKPOINT_EVERY_MS apart (each checkpoint writes and syncs
- * the file: one at every commit would compete with the commits' own syncs). A failed
- * or partial checkpoint (readers still on old pages) is simply tried again later.
- */
-#define CHECKPOINT_EVERY_MS 250
-
-static void *checkpoint_main(void *arg)
-{
-    struct cg_db *db = arg;
-
-    prctl(PR_SET_NAME, "cg-db-checkpt");
-    pthread_mutex_lock(&db->lock);
-    while (!db->stopping) {
-        uint64_t commits = atomic_load(&db->commits);
-        struct cg_error err = CG_ERROR_INIT;
-        struct timespec until;
-
-        if (commits == db->commits_checkpointed) {
-            pthread_cond_wait(&db->checkpoint_cond, &db->lock);
-            continue;
-        }
-        db->commits_checkpointed = commits;
-        pthread_mutex_unlock(&db->lock);
-        (void)db->drv->xCheckpoint(db->checkpointer->h, &err);
-        pthread_mutex_lock(&db->lock);
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_nsec += CHECKPOINT_EVERY_MS * 1000000L;
-        until.tv_sec += until.tv_nsec / 1000000000L;
-        until.tv_nsec %= 1000000000L;
-        while (!db->stopping &&
-               pthread_cond_timedwait(&db->checkpoint_cond, &db->lock, &until) != ETIMEDOUT) {
-        }
-    }
-    pthread_mutex_unlock(&db->lock);
-    return NULL;
-}
-
-static int checkpoint_start(struct cg_db *db, struct cg_error *err)
-{
-    int rc;
-
-    if (!db->drv->xCheckpoint) {
-        return 0;
-    }
-    rc = conn_open(db, false, &db->checkpointer, err);
-    if (rc) {
-        return rc;
-    }
-    if (pthread_create(&db->checkpoint_thread, NULL, checkpoint_main, db)) {
-        return cg_error_set(err, CG_EINTERNAL, "cannot start the database checkpoint thread");
-    }
-    pthread_mutex_lock(&db->lock);
-    db->checkpoint_started = true;
-    pthread_mutex_unlock(&db->lock);
-    return 0;
 }
 
 int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error *err)
@@ -653,7 +582,6 @@ int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error
 int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg_error *err)
 {
     const struct cg_db_driver *drv = cg_db__driver(opt->backend);
-    pthread_condattr_t attr;
     struct cg_db *db;
     int rc;
 
@@ -670,10 +598,6 @@ int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg
     }
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->queue_cond, NULL);
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC); /* the checkpoint thread's pauses */
-    pthread_cond_init(&db->checkpoint_cond, &attr);
-    pthread_condattr_destroy(&attr);
     pthread_key_create(&db->reader_key, reader_release);
 
     rc = conn_open(db, true, &db->writer, err);
@@ -689,11 +613,6 @@ int cg_db_open(const struct cg_db_options *opt, struct cg_db **out_db, struct cg
     if (pthread_create(&db->writer_thread, NULL, writer_main, db)) {
         rc = cg_error_set(err, CG_EINTERNAL, "cannot start the database writer thread");
         goto fail;
-    }
-    rc = checkpoint_start(db, err);
-    if (rc) {
-        cg_db_close(db);
-        return rc;
     }
     *out_db = db;
     return 0;
@@ -716,20 +635,16 @@ void cg_db_close(struct cg_db *db)
     bool started = !db->stopping;
     db->stopping = true;
     pthread_cond_signal(&db->queue_cond);
-    pthread_cond_signal(&db->checkpoint_cond);
     pthread_mutex_unlock(&db->lock);
     if (started) {
         pthread_join(db->writer_thread, NULL);
-    }
-    if (db->checkpoint_started) {
-        pthread_join(db->checkpoint_thread, NULL);
     }
     pthread_key_delete(db->reader_key);
     while ((c = db->conns)) {
         db->conns = c->next;
         conn_free(c);
     }
-    pthread_cond_destroy(&db->checkpoint_cond);
+
     pthread_cond_destroy(&db->queue_cond);
     pthread_mutex_destroy(&db->lock);
     free(db->path);

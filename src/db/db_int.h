@@ -39,10 +39,6 @@ struct cg_db_driver {
     size_t (*xColumnBytes)(void *st, int idx);
     bool (*xColumnIsNull)(void *st, int idx);
 
-    /* Copies committed changes from the log into the database file without blocking the
-       writer or readers; NULL when the backend checkpoints by itself. The writer
-       connection of a backend with xCheckpoint never checkpoints on its own. */
-    int (*xCheckpoint)(void *h, struct cg_error *err);
     /* Administration. */
     int (*xInfo)(void *h, const char *path, struct cg_db_info *info, struct cg_error *err);
     int (*xCheck)(void *h, struct cg_str *problems, struct cg_error *err);

@@ -93,8 +93,7 @@ static int sq_open(const struct cg_db_options *opt, bool writer, void **out_h, s
              "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
              "%s",
              opt->sync == CG_DB_SYNC_FULL ? "FULL" : "NORMAL",
-             writer ? "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size "
-                      "= -65536;"
+             writer ? "PRAGMA journal_mode = WAL; PRAGMA cache_size = -65536;"
                     : "PRAGMA query_only = 1;");
     rc = sq_exec(h, pragmas, err);
     if (rc) {
@@ -103,14 +102,6 @@ static int sq_open(const struct cg_db_options *opt, bool writer, void **out_h, s
     }
     *out_h = h;
     return 0;
-}
-
-/* PASSIVE: copies what no reader still needs, never waits for a lock. */
-static int sq_checkpoint(void *h, struct cg_error *err)
-{
-    int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-
-    return rc == SQLITE_OK ? 0 : map_rc(h, rc, err);
 }
 
 static void sq_close(void *h)
@@ -435,7 +426,6 @@ const struct cg_db_driver cg_db__sqlite_driver = {
     .xColumnText = sq_column_text,
     .xColumnBytes = sq_column_bytes,
     .xColumnIsNull = sq_column_is_null,
-    .xCheckpoint = sq_checkpoint,
     .xInfo = sq_info,
     .xCheck = sq_check,
     .xBackup = sq_backup,

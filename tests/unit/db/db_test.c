@@ -211,40 +211,6 @@ static void test_backup_restore_check(void **state)
     cg_str_release(&problems);
 }
 
-/* A blob of 256 KiB: far more than the fresh file holds before a checkpoint copies it in. */
-static int blob_job(struct cg_conn *c, void *ctx, struct cg_error *err)
-{
-    (void)ctx;
-    return cg_db_run(c, "INSERT INTO meta(key, value) VALUES ('blob', zeroblob(262144))", err, "");
-}
-
-static long file_size(const char *path)
-{
-    FILE *fp = fopen(path, "rb");
-    long n;
-
-    assert_non_null(fp);
-    fseek(fp, 0, SEEK_END);
-    n = ftell(fp);
-    fclose(fp);
-    return n;
-}
-
-/* The writer never checkpoints; the checkpoint thread copies the log into the file. */
-static void test_checkpoint_thread(void **state)
-{
-    struct fixture *f = *state;
-    struct cg_error err = CG_ERROR_INIT;
-    long before = file_size(f->path);
-
-    assert_int_equal(cg_db_write(f->db, blob_job, NULL, &err), 0);
-    for (int i = 0; i < 100 && file_size(f->path) < before + 262144; i++) {
-        usleep(20000);
-    }
-    assert_true(file_size(f->path) >= before + 262144);
-    assert_int_equal(count_rows(f->db), 1);
-}
-
 static void test_open_missing_without_create(void **state)
 {
     struct cg_db_options opt;
@@ -267,7 +233,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reader_refuses_writes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_restore_check, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_thread, setup, teardown),
         cmocka_unit_test(test_open_missing_without_create),
     };
 
