@@ -525,7 +525,7 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
                          cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
 {
     struct kpi_groups g = {0};
-    struct cg_conn *c;
+    struct cg_conn *c = NULL;
     struct cg_stmt *st = NULL;
     json_t *all = json_loads(q->buckets, 0, NULL);
     json_t *minus = json_loads(q->minus ? q->minus : "[]", 0, NULL);
@@ -579,8 +579,12 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     }
     rc = rc < 0 ? rc : 0;
     cg_db_finalize(st);
-    (void)cg_db_exec(c, "COMMIT", NULL);
-    if (!rc) {
+    if (c) {
+        struct cg_error ignored = CG_ERROR_INIT;
+
+        (void)cg_db_exec(c, "COMMIT", &ignored); /* ends the read transaction (or fails: none) */
+    }
+    if (!rc && g.n) {
         /* In key order, as GROUP BY ... ORDER BY gave them. */
         size_t n = 0;
 
