@@ -5,6 +5,7 @@
 #include "base/cg.h"
 #include "api/api.h"
 #include "app/app.h"
+#include "app/config.h"
 #include "base/str.h"
 #include "base/time.h"
 #include "db/db.h"
@@ -28,7 +29,7 @@ int cg_api_status(struct cg_req *req, struct cg_error *err)
     struct cg_app *app = cg_req_app(req);
     struct cg_system_status st;
     char started[CG_TIME_ISO_LEN];
-    json_t *db;
+    json_t *db, *limits;
 
     (void)err;
     cg_system_status(app->db, app->started_ms, app->started_mono_ns, &st);
@@ -40,10 +41,13 @@ int cg_api_status(struct cg_req *req, struct cg_error *err)
     if (!st.db_ok) {
         json_object_set_new(db, "error", json_string(st.db_error));
     }
+    /* The upload limits, so that clients refuse what the server would (docs/MEDIA.md). */
+    limits = json_pack("{s:I, s:I}", "max_body", (json_int_t)app->cfg->http_max_body, "max_photo",
+                       (json_int_t)app->cfg->media_max_photo);
     return cg_reply_json(req, 200,
-                         json_pack("{s:s, s:s, s:s, s:I, s:o}", "name", "civgrid", "version",
+                         json_pack("{s:s, s:s, s:s, s:I, s:o, s:o}", "name", "civgrid", "version",
                                    st.version, "started_at", started, "uptime_s",
-                                   (json_int_t)st.uptime_s, "db", db));
+                                   (json_int_t)st.uptime_s, "db", db, "limits", limits));
 }
 
 int cg_api_metrics(struct cg_req *req, struct cg_error *err)

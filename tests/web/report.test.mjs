@@ -121,10 +121,16 @@ async function makeJpeg(page, w, h, colour) {
   return buf;
 }
 
+const MAX_PHOTO = 2 * 1024 * 1024; // media.max_photo of this file's server
+
 // ---------------------------------------------------------------------------
 
 before(async () => {
-  [server, browser] = await Promise.all([startServer({ prepare: loadDemo }), chromium.launch(LAUNCH)]);
+  // A photo limit below the default: the form must take the server's own (GET /api/v1/status).
+  [server, browser] = await Promise.all([
+    startServer({ prepare: loadDemo, settings: { 'media.max_photo': MAX_PHOTO } }),
+    chromium.launch(LAUNCH),
+  ]);
   for (const u of Object.values(USERS)) await server.addUser({ ...u, password: PASSWORD });
 });
 
@@ -320,10 +326,11 @@ describe('the report form on the phone', () => {
       await input.setInputFiles({ name: 'notes.png', mimeType: 'image/png', buffer: Buffer.from('not an image at all') });
       await w.getByTestId('report-photo-error').waitFor();
       assert.match(await w.getByTestId('report-photo-error').innerText(), /notes\.png.*不是 JPEG、PNG 或 WebP/);
-      // One byte over the limit (a file on disk: the browser reads it itself).
+      // One byte over the server's limit (a file on disk: the browser reads it itself).
+      assert.match(await w.getByTestId('report-photo-hint').first().innerText(), /2\.00 MB/, 'the hint says the server\'s limit');
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'civgrid-report-'));
       const big = path.join(dir, 'huge.jpg');
-      const bytes = Buffer.alloc(10 * 1024 * 1024 + 1);
+      const bytes = Buffer.alloc(MAX_PHOTO + 1);
       bytes.set([0xff, 0xd8, 0xff, 0xe0]);
       fs.writeFileSync(big, bytes);
       try {
@@ -332,7 +339,7 @@ describe('the report form on the phone', () => {
         fs.rmSync(dir, { recursive: true, force: true });
       }
       await w.locator('[data-testid="report-photo-error"]', { hasText: 'huge.jpg' }).waitFor();
-      assert.match(await w.getByTestId('report-photo-error').innerText(), /10\.0 MB/);
+      assert.match(await w.getByTestId('report-photo-error').innerText(), /2\.00 MB/);
       // A truncated PNG (signature only) cannot be decoded.
       await input.setInputFiles({ name: 'cut.png', mimeType: 'image/png', buffer: makePng(20, 20).subarray(0, 40) });
       await w.locator('[data-testid="report-photo-error"]', { hasText: 'cut.png' }).waitFor();

@@ -17,7 +17,7 @@
 // loaded with Leaflet for accounts that may read the map).
 
 import { useEffect, useMemo, useRef, useState } from './vendor/preact-hooks.js';
-import { ApiError } from './api.js';
+import { ApiError, api } from './api.js';
 import { t, formatBytes, formatDateTime } from './i18n.js';
 import { can, useSession } from './session.js';
 import { html, Icon, ErrorAlert, Notice, TextField, newId, useLoad, fieldError, errorText, useFocusInvalid } from './ui.js';
@@ -28,10 +28,28 @@ import { PatrolPanel } from './patrol.js';
 const FIELDS = ['category', 'title', 'description', 'people', 'address', 'lon', 'lat', 'kind', 'note'];
 const empty = { category: '', title: '', description: '', people: '', address: '', lon: '', lat: '', kind: 'normal', note: '' };
 
-// The server's limits (docs/MEDIA.md): media.max_photo's default, and the
-// pixel bounds checked before decoding. A server set lower answers 413, shown
-// with its message.
+// The server's limits (docs/MEDIA.md): media.max_photo's default until the
+// server has said its own (GET /api/v1/status "limits"), and the pixel bounds
+// checked before decoding. Should the server still refuse (413), its message
+// is shown.
 export const MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+let maxPhotoBytes = MAX_PHOTO_BYTES;
+let limitsAsked = null;
+
+/** Resolves to the server's largest photo in bytes (the default when offline). */
+function photoLimit() {
+  limitsAsked ??= api('api/v1/status', { quiet: true })
+    .then((s) => {
+      const max = s?.limits?.max_photo;
+      if (Number.isInteger(max) && max > 0) maxPhotoBytes = max;
+      return maxPhotoBytes;
+    })
+    .catch(() => {
+      limitsAsked = null; // offline: ask again next time
+      return maxPhotoBytes;
+    });
+  return limitsAsked;
+}
 const MAX_SIDE = 16_000;
 const MAX_PIXELS = 50_000_000;
 /** Photos per stage: bounds what a phone keeps offline. */
@@ -54,8 +72,9 @@ export function sniffType(b) {
 async function checkPhoto(file) {
   const name = file.name || t('report.photo.unnamed');
   if (file.size === 0) return { error: t('report.photo.empty', { name }) };
-  if (file.size > MAX_PHOTO_BYTES) {
-    return { error: t('report.photo.too_big', { name, size: formatBytes(file.size), max: formatBytes(MAX_PHOTO_BYTES) }) };
+  const max = await photoLimit();
+  if (file.size > max) {
+    return { error: t('report.photo.too_big', { name, size: formatBytes(file.size), max: formatBytes(max) }) };
   }
   const type = sniffType(new Uint8Array(await file.slice(0, 12).arrayBuffer()));
   if (!type) return { error: t('report.photo.not_image', { name }) };
@@ -83,6 +102,14 @@ function PhotoPicker({ stage, label, photos, onChange, busy }) {
   const [errors, setErrors] = useState([]);
   const [checking, setChecking] = useState(false);
   const id = useMemo(() => newId(`rep-photo-${stage}`), [stage]);
+  const [maxBytes, setMaxBytes] = useState(maxPhotoBytes);
+  useEffect(() => {
+    let live = true;
+    photoLimit().then((m) => live && setMaxBytes(m));
+    return () => {
+      live = false;
+    };
+  }, []);
   const onFiles = async (e) => {
     const input = e.currentTarget;
     const files = [...(input.files ?? [])];
@@ -148,7 +175,7 @@ function PhotoPicker({ stage, label, photos, onChange, busy }) {
         ${input(false, `report-photo-pick-${stage}`)}
       </label>
     </div>
-    <p class="muted">${t('report.photo.hint', { n: MAX_PHOTOS, max: formatBytes(MAX_PHOTO_BYTES) })}</p>
+    <p class="muted" data-testid="report-photo-hint">${t('report.photo.hint', { n: MAX_PHOTOS, max: formatBytes(maxBytes) })}</p>
     ${errors.map((m) => html`<p class="form-error" data-testid="report-photo-error">${m}</p>`)}
   </div>`;
 }
