@@ -19,32 +19,19 @@
 local input = os.getenv("BENCH_INPUT") or ""
 local batch = tonumber(os.getenv("BENCH_BATCH") or "100")
 local t0 = tonumber(os.getenv("BENCH_T0") or "0")
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile("tests/bench/wrk_lib.lua") -- setup(), the line reader, the summary
 
 function init(args)
   nthreads = tonumber(args[1]) or 1
   workers = {}
-  local n = 0
-  local f = assert(io.open(input, "r"))
-  for line in f:lines() do
-    if n % nthreads == tid then
-      local tok, id, lon, lat = line:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)")
-      table.insert(workers, {
-        path = "/api/v1/patrols/" .. id .. "/points",
-        headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tok },
-        lon = tonumber(lon), lat = tonumber(lat), t = t0, k = n,
-      })
-    end
-    n = n + 1
-  end
-  f:close()
+  wrk_lib.lines(input, nthreads, tid, function(line, n)
+    local tok, id, lon, lat = line:match("^(%S+)%s+(%S+)%s+(%S+)%s+(%S+)")
+    table.insert(workers, {
+      path = "/api/v1/patrols/" .. id .. "/points",
+      headers = { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. tok },
+      lon = tonumber(lon), lat = tonumber(lat), t = t0, k = n,
+    })
+  end)
   pos = 0
   non2xx = 0
   stored = 0
@@ -67,28 +54,12 @@ function request()
 end
 
 function response(status, hdrs, body)
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-    if non2xx <= 3 then io.stderr:write("non-2xx " .. status .. ": " .. string.sub(body, 1, 200) .. "\n") end
-    return
-  end
+  if not wrk_lib.ok(status, body) then return end
   local s, d = body:match('"stored":(%d+),"duplicates":(%d+)')
   stored = stored + (tonumber(s) or 0)
   duplicates = duplicates + (tonumber(d) or 0)
 end
 
 function done(summary, latency, requests)
-  local bad, st, du = 0, 0, 0
-  for _, t in ipairs(threads) do
-    bad = bad + (t:get("non2xx") or 0)
-    st = st + (t:get("stored") or 0)
-    du = du + (t:get("duplicates") or 0)
-  end
-  local e = summary.errors
-  local s = summary.duration / 1e6
-  io.write(string.format(
-    '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"non2xx":%d,"socket_errors":%d,"stored":%d,"duplicates":%d}\n',
-    summary.requests, s, summary.requests / s, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, bad, e.connect + e.read + e.write + e.timeout, st, du))
+  wrk_lib.summary(summary, latency, { "stored", "duplicates" })
 end

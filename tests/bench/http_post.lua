@@ -15,28 +15,13 @@
 local mode = os.getenv("BENCH_MODE") or "intake"
 local token = os.getenv("BENCH_TOKEN") or ""
 local input = os.getenv("BENCH_INPUT") or ""
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile("tests/bench/wrk_lib.lua") -- setup(), the line reader, the summary
 
 function init(args)
   -- tid is set by setup() before init runs; nthreads comes from the command line (--).
   nthreads = tonumber(args[1]) or 1
   items = {}
-  local n = 0
-  local f = assert(io.open(input, "r"))
-  for line in f:lines() do
-    if n % nthreads == tid then
-      table.insert(items, line)
-    end
-    n = n + 1
-  end
-  f:close()
+  wrk_lib.lines(input, nthreads, tid, function(line) table.insert(items, line) end)
   pos = 0
   non2xx = 0
   exhausted = 0
@@ -61,23 +46,9 @@ function request()
 end
 
 function response(status, hdrs, body)
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-    if non2xx <= 3 then io.stderr:write("non-2xx " .. status .. ": " .. string.sub(body, 1, 200) .. "\n") end
-  end
+  wrk_lib.ok(status, body)
 end
 
 function done(summary, latency, requests)
-  local bad, ex = 0, 0
-  for _, t in ipairs(threads) do
-    bad = bad + (t:get("non2xx") or 0)
-    ex = ex + (t:get("exhausted") or 0)
-  end
-  local e = summary.errors
-  local s = summary.duration / 1e6
-  io.write(string.format(
-    '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"non2xx":%d,"socket_errors":%d,"exhausted":%d}\n',
-    summary.requests, s, summary.requests / s, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, bad, e.connect + e.read + e.write + e.timeout, ex))
+  wrk_lib.summary(summary, latency, { "exhausted" })
 end

@@ -11,28 +11,15 @@
 
 local token = os.getenv("BENCH_TOKEN") or ""
 local input = os.getenv("BENCH_INPUT") or ""
-local threads = {}
-local counter = 0
-
-function setup(thread)
-  thread:set("tid", counter)
-  counter = counter + 1
-  table.insert(threads, thread)
-end
+dofile("tests/bench/wrk_lib.lua") -- setup(), the line reader, the summary
 
 function init(args)
   nthreads = tonumber(args[1]) or 1
   paths = {}
-  local n = 0
-  local f = assert(io.open(input, "r"))
-  for line in f:lines() do
-    if n % nthreads == tid then
-      local lon, lat = line:match("^(%S+)%s+(%S+)")
-      table.insert(paths, "/api/v1/locate?lon=" .. lon .. "&lat=" .. lat)
-    end
-    n = n + 1
-  end
-  f:close()
+  wrk_lib.lines(input, nthreads, tid, function(line)
+    local lon, lat = line:match("^(%S+)%s+(%S+)")
+    table.insert(paths, "/api/v1/locate?lon=" .. lon .. "&lat=" .. lat)
+  end)
   pos = 0
   non2xx = 0
   found = 0
@@ -45,25 +32,11 @@ function request()
 end
 
 function response(status, hdrs, body)
-  if status < 200 or status > 299 then
-    non2xx = non2xx + 1
-    if non2xx <= 3 then io.stderr:write("non-2xx " .. status .. ": " .. string.sub(body, 1, 200) .. "\n") end
-  elseif body:find('"found":true', 1, true) then
+  if wrk_lib.ok(status, body) and body:find('"found":true', 1, true) then
     found = found + 1
   end
 end
 
 function done(summary, latency, requests)
-  local bad, fo = 0, 0
-  for _, t in ipairs(threads) do
-    bad = bad + (t:get("non2xx") or 0)
-    fo = fo + (t:get("found") or 0)
-  end
-  local e = summary.errors
-  local s = summary.duration / 1e6
-  io.write(string.format(
-    '{"requests":%d,"seconds":%.3f,"rps":%.1f,"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d,' ..
-    '"non2xx":%d,"socket_errors":%d,"found":%d}\n',
-    summary.requests, s, summary.requests / s, latency:percentile(50), latency:percentile(90),
-    latency:percentile(99), latency.max, bad, e.connect + e.read + e.write + e.timeout, fo))
+  wrk_lib.summary(summary, latency, { "found" })
 end
