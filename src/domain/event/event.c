@@ -415,6 +415,19 @@ static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now)
                                                  (json_int_t)n, "points", p));
         score += p;
     }
+    /* A citizen reporting again and again within the window: a grievance that is not settled
+       (重复投诉). Reports by staff are their work, and a hotline operator reports for others. */
+    if (r->reporter_id && !strcmp(r->source, "citizen")) {
+        int64_t mine = 0;
+
+        if (!cg_event__reporter_recent(ev->db, r->reporter_id, since, 10, &mine, &err) && mine) {
+            int p = mine >= 3 ? 20 : (int)mine * 5;
+
+            json_array_append_new(reasons, json_pack("{s:s, s:I, s:i}", "code", "person_repeats",
+                                                     "detail", (json_int_t)mine, "points", p));
+            score += p;
+        }
+    }
     if (!cg_event__risk_words(ev->db, word_hit, &w, &err) && w.points) {
         json_array_extend(reasons, w.reasons);
         score += w.points > 40 ? 40 : w.points;

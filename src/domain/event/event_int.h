@@ -84,6 +84,13 @@ int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *ca
                      double lon, double lat, double radius_m, const char *since, bool open_only,
                      struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err);
 
+/*
+ * How many of reporter_id's latest max events (report-only records aside) were reported at
+ * or after since: the risk score's repeats by the same person (migration 0014's index).
+ */
+int cg_event__reporter_recent(struct cg_db *db, int64_t reporter_id, const char *since, int max,
+                              int64_t *out_n, struct cg_error *err);
+
 /* The risk words and their points, through fn. */
 typedef void cg_event__word_fn(void *ctx, const char *word, int points);
 int cg_event__risk_words(struct cg_db *db, cg_event__word_fn *fn, void *ctx, struct cg_error *err);

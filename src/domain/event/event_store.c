@@ -285,6 +285,14 @@ int cg_event__log_json(struct cg_db *db, int64_t id, json_t *list, struct cg_err
     return rc < 0 ? rc : 0;
 }
 
+/* The queue's filters after the scope's reporter (?4), newest first. */
+#define LIST_FILTERS                                                                               \
+    "grid_code >= ?1 AND grid_code < ?2 AND (?3 IS NULL OR department = ?3)"                       \
+    " AND (?5 IS NULL OR state = ?5) AND (?6 IS NULL OR category_code = ?6)"                       \
+    " AND (?7 IS NULL OR source = ?7) AND (?8 IS NULL OR tier = ?8) AND (?9 = 0 OR id < ?9)"       \
+    " AND (?10 = 0 OR (deadline_at IS NOT NULL AND deadline_at < ?11))"                            \
+    " ORDER BY id DESC LIMIT ?12"
+
 int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
                    const struct cg_event_query *q, const char *now, cg_event__row_fn *fn, void *ctx,
                    struct cg_error *err)
@@ -299,18 +307,17 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
     int rc = cg_db_reader(db, &c, err);
 
     prefix_end(grid, end, sizeof(end));
+    /* Two statements: "?4 = 0 OR reporter_id = ?4" cannot use the reporter's index, and a
+       reporter's few events are not to be looked for among a city's (migration 0014). */
     rc = rc ? rc
-            : cg_db_prepare_bind(
-                  c,
-                  "SELECT " COLUMNS " FROM event WHERE grid_code >= ?1 AND grid_code < ?2"
-                  " AND (?3 IS NULL OR department = ?3) AND (?4 = 0 OR reporter_id = ?4)"
-                  " AND (?5 IS NULL OR state = ?5) AND (?6 IS NULL OR category_code = ?6)"
-                  " AND (?7 IS NULL OR source = ?7) AND (?8 IS NULL OR tier = ?8)"
-                  " AND (?9 = 0 OR id < ?9)"
-                  " AND (?10 = 0 OR (deadline_at IS NOT NULL AND deadline_at < ?11))"
-                  " ORDER BY id DESC LIMIT ?12",
-                  &st, err, "tttittttiiti", grid, end, scope->department, scope->owner_id, q->state,
-                  q->category, q->source, q->tier, q->before_id, (int64_t)red, now, limit);
+            : cg_db_prepare_bind(c,
+                                 scope->owner_id ? "SELECT " COLUMNS " FROM event"
+                                                   " WHERE reporter_id = ?4 AND " LIST_FILTERS
+                                                 : "SELECT " COLUMNS " FROM event"
+                                                   " WHERE ?4 = 0 AND " LIST_FILTERS,
+                                 &st, err, "tttittttiiti", grid, end, scope->department,
+                                 scope->owner_id, q->state, q->category, q->source, q->tier,
+                                 q->before_id, (int64_t)red, now, limit);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         struct cg_event__row r;
 
@@ -321,6 +328,21 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
     }
     cg_db_finalize(st);
     return rc < 0 ? rc : 0;
+}
+
+int cg_event__reporter_recent(struct cg_db *db, int64_t reporter_id, const char *since, int max,
+                              int64_t *out_n, struct cg_error *err)
+{
+    struct cg_conn *c;
+    int rc = cg_db_reader(db, &c, err);
+
+    *out_n = 0;
+    return rc ? rc
+              : cg_db_query_int64(c,
+                                  "SELECT COUNT(*) FROM (SELECT created_at FROM event"
+                                  " WHERE reporter_id = ?1 AND kind <> 'report_only'"
+                                  " ORDER BY id DESC LIMIT ?3) WHERE created_at >= ?2",
+                                  out_n, err, "iti", reporter_id, since, (int64_t)max);
 }
 
 /* ---- KPIs ------------------------------------------------------------------------------- */

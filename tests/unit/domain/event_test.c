@@ -534,6 +534,60 @@ static void test_duplicates_merge_and_risk(void **state)
     cast_free(&c);
 }
 
+/* The points of the reason code in an event's risk, 0 when it has none. */
+static int64_t risk_points(json_t *event, const char *code)
+{
+    json_t *r;
+    size_t i;
+
+    json_array_foreach(json_object_get(json_object_get(event, "risk"), "reasons"), i, r)
+    {
+        if (!strcmp(json_string_value(json_object_get(r, "code")), code)) {
+            return json_integer_value(json_object_get(r, "points"));
+        }
+    }
+    return 0;
+}
+
+/* A citizen who reports again and again: 5 points a report in 30 days, 20 from three on. */
+static void test_risk_repeats_by_the_same_person(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_event_input in = {.source = "citizen",
+                                .category_kind = "event",
+                                .category_code = "0102",
+                                .title = "路边暴露垃圾"};
+    static const int64_t expect[] = {0, 5, 10, 20, 20};
+    struct cast c;
+
+    cast_make(&c);
+    c.citizen.account_id = citizen_account(f);
+    for (int i = 0; i < 5; i++) {
+        json_t *out = NULL;
+
+        /* far enough apart (about 1 km) that the place's repeats do not count */
+        in.lon = IN_LON + 0.01 * (i % 2);
+        in.lat = IN_LAT - 0.009 * (i / 2);
+        assert_int_equal(cg_event_report(f->ev, &c.citizen, &in, "t", &out, &err), 0);
+        assert_int_equal(risk_points(out, "person_repeats"), expect[i]);
+        assert_int_equal(risk_points(out, "repeats"), 0);
+        json_decref(out);
+    }
+    /* a grid worker's patrol reports are work, not a grievance */
+    in.source = "patrol";
+    for (int i = 0; i < 4; i++) {
+        json_t *out = NULL;
+
+        in.lon = IN_LON; /* inside the worker's grid */
+        in.lat = IN_LAT;
+        assert_int_equal(cg_event_report(f->ev, &c.worker, &in, "t", &out, &err), 0);
+        assert_int_equal(risk_points(out, "person_repeats"), 0);
+        json_decref(out);
+    }
+    cast_free(&c);
+}
+
 static void test_sweep_warns_once_and_supervises(void **state)
 {
     struct fixture *f = *state;
@@ -891,6 +945,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_citizen_return_visit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kinds_grids_and_scope, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicates_merge_and_risk, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_risk_repeats_by_the_same_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_warns_once_and_supervises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kpi_rollups_match_the_scan, setup, teardown),
     };
