@@ -81,5 +81,15 @@ cli_fn cmd_user, cmd_audit, cmd_keys;
 cli_fn cmd_grid, cmd_demo;
 cli_fn cmd_calendar;
 cli_fn cmd_catalogue;
+cli_fn cmd_kpi;
+
+/*
+ * cmd_kpi.c: compares the KPI roll-ups with the events (cg_event_rollup_check()), appending
+ * one line per differing row (the first 20, then how many more), each after prefix, to
+ * problems. *out_rows gets the rows the events make. 0, CG_ECONFLICT or a store error.
+ */
+struct cg_str;
+int cli_rollup_check(struct cg_db *db, const char *prefix, struct cg_str *problems,
+                     int64_t *out_rows, struct cg_error *err);
 
 #endif

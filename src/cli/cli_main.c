@@ -22,7 +22,7 @@ static const struct cli_command commands[] = {
     {"migrate", cmd_migrate, "apply pending schema migrations"},
     {"backup", cmd_backup, "write a consistent copy of the live database"},
     {"restore", cmd_restore, "replace the database with a checked backup"},
-    {"check", cmd_check, "check database integrity, foreign keys and schema"},
+    {"check", cmd_check, "check database integrity, foreign keys, schema, audit and KPI roll-ups"},
     {"user", cmd_user, "manage accounts: add, list, passwd, disable, enable, unlock, role, demo"},
     {"audit", cmd_audit, "the audit trail: verify the hash chain, head, search, purge"},
     {"keys", cmd_keys, "the key ring of personal data: init, status, rotate"},
@@ -30,6 +30,7 @@ static const struct cli_command commands[] = {
     {"demo", cmd_demo, "load a demo city (zhongshan: Guzhen; dongguan) from its real outline"},
     {"calendar", cmd_calendar, "the working calendar: show, import a year, hours, deadline"},
     {"catalogue", cmd_catalogue, "the event catalogue: import and export CSV, default classes"},
+    {"kpi", cmd_kpi, "the KPI roll-ups: check them against the events, rebuild them"},
     {"version", cmd_version, "show versions of civgrid and its libraries"},
 };
 

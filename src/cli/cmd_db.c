@@ -1,5 +1,6 @@
 /*
- * cmd_db.c: database life cycle: init, migrate, backup, restore, check.
+ * cmd_db.c: database life cycle: init, migrate, backup, restore, check (of the store, the
+ * audit chain and the KPI roll-ups).
  */
 #include "base/cg.h"
 #include "base/str.h"
@@ -198,8 +199,9 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 {
     static const char help[] =
         "usage: civgrid check\n\n"
-        "Checks the database: page integrity, foreign keys, schema version and the\n"
-        "hash chain of the audit trail (an edited or deleted record is named).\n"
+        "Checks the database: page integrity, foreign keys, schema version, the\n"
+        "hash chain of the audit trail (an edited or deleted record is named) and the\n"
+        "KPI roll-ups against the events (as 'civgrid kpi check': differing rows named).\n"
         "Prints 'ok' and exits 0 when healthy; lists each problem and exits 1 otherwise.\n";
     struct cg_db *db = NULL;
     struct cg_str problems = CG_STR_INIT;
@@ -226,6 +228,16 @@ int cmd_check(struct cli_ctx *ctx, int argc, char **argv)
 
         if (arc) {
             cg_str_addf(&problems, "audit: %s\n", aerr.message);
+            rc = CG_ECONFLICT;
+        }
+    }
+    if (rc == 0 || rc == CG_ECONFLICT) {
+        /* The KPI roll-ups must still agree with the events (civgrid kpi check). */
+        struct cg_error kerr = CG_ERROR_INIT;
+        int64_t rows = 0;
+
+        if (cli_rollup_check(db, "kpi: ", &problems, &rows, &kerr)) {
+            cg_str_addf(&problems, "kpi: %s\n", kerr.message);
             rc = CG_ECONFLICT;
         }
     }

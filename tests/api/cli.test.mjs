@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { makeTempDir, postClientError, runCli, runCliAsync, sqlite, startServer } from './lib/server.mjs';
 
-const COMMANDS = ['init', 'migrate', 'backup', 'restore', 'check', 'version'];
+const COMMANDS = ['init', 'migrate', 'backup', 'restore', 'check', 'kpi', 'version'];
 
 let tmp;
 before(() => {
@@ -124,6 +124,99 @@ describe('database life cycle', () => {
     // SQLite's "database disk image is malformed" is reported.
     assert.match(`${r.stdout}${r.stderr}`, /integrity|malformed/i);
     assert.match(r.stderr, /^civgrid check: /m);
+  });
+});
+
+describe('KPI roll-ups: kpi check, kpi rebuild and check', () => {
+  let db;
+  before(() => {
+    db = makeTempDir('civgrid-kpi-');
+    assert.equal(runCli(['--db', db.dbPath, 'init']).status, 0);
+    const demo = runCli(['--db', db.dbPath, 'demo', '--city', 'zhongshan', '--events', '150']);
+    assert.equal(demo.status, 0, demo.stderr);
+    // enough events for both kinds of rows: changes folded into event_rollup, and some pending
+    const [folded, pending] = sqlite(db.dbPath, 'SELECT count(*) FROM event_rollup; SELECT count(*) FROM event_rollup_pending').map(Number);
+    assert.ok(folded > 0 && pending > 0, `${folded} folded, ${pending} pending`);
+  });
+  after(() => {
+    fs.rmSync(db.dir, { recursive: true, force: true });
+  });
+  const rows = (r) => Number(/(\d+) rows/.exec(r.stdout)[1]);
+
+  test('on a fresh demo with events the roll-ups agree: exit 0, read only', () => {
+    const stored = sqlite(db.dbPath, 'SELECT count(*) FROM event_rollup; SELECT count(*) FROM event_rollup_pending');
+    const r = runCli(['--db', db.dbPath, 'kpi', 'check']);
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^roll-ups ok: \d+ rows\n$/);
+    assert.ok(rows(r) > 0);
+    assert.deepEqual(sqlite(db.dbPath, 'SELECT count(*) FROM event_rollup; SELECT count(*) FROM event_rollup_pending'), stored);
+    // --db after the subcommand as well
+    assert.equal(runCli(['kpi', 'check', '--db', db.dbPath]).status, 0);
+    assert.equal(runCli(['--db', db.dbPath, 'check']).status, 0);
+  });
+
+  test('after an UPDATE by hand: kpi check and check exit 1 naming the rows; rebuild puts them right', () => {
+    const good = rows(runCli(['--db', db.dbPath, 'kpi', 'check']));
+    sqlite(db.dbPath, 'UPDATE event_rollup SET reported = reported + 1');
+
+    const bad = runCli(['--db', db.dbPath, 'kpi', 'check']);
+    assert.equal(bad.status, 1, `${bad.stdout}${bad.stderr}`);
+    const listed = bad.stdout.split('\n').filter((l) => l.startsWith('roll-up dim '));
+    assert.equal(listed.length, 20);
+    assert.match(listed[0], /^roll-up dim \d lvl \d bucket \d{4}-\d\d(-\d\d)? area \d+ key '[^']*': expected reported (\d+) .*; stored reported (\d+) /);
+    const [, want, got] = /expected reported (\d+) .*; stored reported (\d+) /.exec(listed[0]);
+    assert.equal(Number(got), Number(want) + 1);
+    assert.match(bad.stdout, /^\.\.\. and \d+ more differing roll-up rows$/m);
+    assert.match(bad.stderr, /^civgrid kpi: \d+ of the KPI roll-up rows differ from the events/m);
+
+    const check = runCli(['--db', db.dbPath, 'check']);
+    assert.equal(check.status, 1, `${check.stdout}${check.stderr}`);
+    assert.match(check.stdout, /^kpi: roll-up dim /m);
+    assert.match(check.stderr, /^civgrid check: database .* has problems/m);
+
+    const rebuild = runCli(['--db', db.dbPath, 'kpi', 'rebuild']);
+    assert.equal(rebuild.status, 0, rebuild.stderr);
+    assert.match(rebuild.stdout, /^roll-ups rebuilt: \d+ rows\n$/);
+    assert.equal(rows(rebuild), good);
+    assert.deepEqual(sqlite(db.dbPath, 'SELECT count(*) FROM event_rollup_pending'), ['0']);
+    const audit = sqlite(db.dbPath, "SELECT remote || ' ' || object_type || ' ' || result FROM audit_log WHERE action = 'kpi.rebuild'");
+    assert.deepEqual(audit, ['cli event_rollup ok']);
+
+    const ok = runCli(['--db', db.dbPath, 'kpi', 'check']);
+    assert.equal(ok.status, 0, `${ok.stdout}${ok.stderr}`);
+    assert.equal(rows(ok), good);
+    const all = runCli(['--db', db.dbPath, 'check']);
+    assert.equal(all.status, 0, `${all.stdout}${all.stderr}`);
+    assert.equal(all.stdout, 'ok\n');
+  });
+
+  test('a pending row changed by hand is found too', () => {
+    sqlite(db.dbPath, 'INSERT INTO event_rollup_pending(day, g, d, r, closed) VALUES (\'2026-01-02\', \'442000105001001\', \'水务部门\', \'\', 1)');
+    const bad = runCli(['--db', db.dbPath, 'kpi', 'check']);
+    assert.equal(bad.status, 1);
+    assert.match(bad.stdout, /bucket 2026-01-02 area 442000105001001 key '': expected reported 0 .* closed 0 .*; stored .* closed 1 /);
+    assert.equal(runCli(['--db', db.dbPath, 'kpi', 'rebuild']).status, 0);
+    assert.equal(runCli(['--db', db.dbPath, 'kpi', 'check']).status, 0);
+  });
+
+  test('rebuild while civgridd runs on the database', async () => {
+    const s = await startServer({ dir: db.dir });
+    try {
+      const r = await runCliAsync(['--db', db.dbPath, 'kpi', 'rebuild']);
+      assert.equal(r.status, 0, r.stderr);
+      const res = await fetch(`${s.base}/api/v1/status`);
+      assert.equal((await res.json()).db.ok, true);
+    } finally {
+      await s.stop();
+    }
+    assert.equal(runCli(['--db', db.dbPath, 'kpi', 'check']).status, 0);
+  });
+
+  test('usage: no subcommand or an unknown one exits 2', () => {
+    assert.equal(runCli(['--db', db.dbPath, 'kpi']).status, 2);
+    const r = runCli(['--db', db.dbPath, 'kpi', 'frob']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /unknown subcommand 'frob'/);
   });
 });
 

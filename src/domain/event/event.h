@@ -141,6 +141,44 @@ int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
 int cg_event_dashboard(struct cg_events *ev, const struct cg_principal *actor, json_t **out,
                        struct cg_error *err) CG_MUST_CHECK;
 
+/* ---- the roll-ups checked and rebuilt (civgrid kpi, docs/EVENTS.md) --------------------- */
+
+/* The counters of one roll-up row (table event_rollup, migration 0010). */
+struct cg_event_rollup_counts {
+    int64_t reported, filed, due, closed, on_time, rework, self_resolved, revisits, satisfaction;
+};
+
+/* A roll-up row whose stored counts differ from the events'; strings borrowed for the call. */
+struct cg_event_rollup_diff {
+    int dim, lvl; /* the target (event_rollup_target) */
+    /* the China day or month, the grid code's prefix, and '' / the department / the reporter */
+    const char *bucket, *area, *key;
+    struct cg_event_rollup_counts expected; /* computed from the events and the log */
+    struct cg_event_rollup_counts stored;   /* event_rollup plus event_rollup_pending, folded */
+};
+typedef void cg_event_rollup_diff_fn(void *ctx, const struct cg_event_rollup_diff *d);
+
+/*
+ * Computes the roll-ups from the event rows and the log by the rule of migration 0010's
+ * backfill and compares them with event_rollup plus the pending rows (grouped per target as
+ * the fold trigger does; a stored row of zeros equals a missing one), in one read statement:
+ * it changes nothing. Every differing row goes through fn (may be NULL), in key order.
+ * *out_rows gets the number of roll-up rows the events make, *out_differ those that differ.
+ * Returns 0 when they agree, CG_ECONFLICT (err says how many differ) or a store error.
+ */
+int cg_event_rollup_check(struct cg_db *db, cg_event_rollup_diff_fn *fn, void *ctx,
+                          int64_t *out_rows, int64_t *out_differ,
+                          struct cg_error *err) CG_MUST_CHECK;
+
+/*
+ * Rebuilds the roll-ups in one write job: empties event_rollup and event_rollup_pending and
+ * computes event_rollup from the events by the same rule as cg_event_rollup_check(), with an
+ * audit record "kpi.rebuild" by actor (NULL: the command line) from remote. *out_rows gets
+ * the number of roll-up rows written. Readers see the roll-ups before or after, never half.
+ */
+int cg_event_rollup_rebuild(struct cg_db *db, const struct cg_principal *actor, const char *remote,
+                            int64_t *out_rows, struct cg_error *err) CG_MUST_CHECK;
+
 /* ---- the deadline sweep ----------------------------------------------------------------- */
 
 struct cg_event_sweep_result {

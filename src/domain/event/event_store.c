@@ -6,6 +6,8 @@
 #include "base/cg.h"
 #include "base/mem.h"
 #include "db/db.h"
+#include "domain/audit/audit.h"
+#include "domain/auth/auth.h"
 #include "domain/event/event_int.h"
 
 #include <math.h>
@@ -624,6 +626,209 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     free(g.used);
     json_decref(all);
     json_decref(minus);
+    return rc;
+}
+
+/* ---- the roll-ups checked and rebuilt --------------------------------------------------- */
+
+/*
+ * The reference rule of the roll-ups, held here once: the backfill of migration 0010 (its
+ * temporary table rollup_part and the INSERT INTO event_rollup that reads it), which the
+ * check compares with what is stored and the rebuild writes. The migration keeps its own copy
+ * (migrations are history and never change); keep this one to the letter of it. ROLLUP_PARTS
+ * is one row per grid, department, reporter and China day with the contributions of the
+ * events and the returns to work of the log; ROLLUP_BY_TARGET(FROM) adds up rows of that form
+ * (those of ROLLUP_PARTS, or event_rollup_pending's) per target and bucket, as the fold
+ * trigger event_rollup_fold does.
+ */
+#define ROLLUP_PART_KEY                                                                            \
+    "e.grid_code AS g, e.department AS d, COALESCE(CAST(e.reporter_id AS TEXT), '') AS r,"
+#define ROLLUP_SELF_RESOLVED                                                                       \
+    "(e.state = 'closed' AND e.tier IN ('grid', 'village') AND e.dispatched_at IS NULL)"
+#define ROLLUP_PARTS                                                                               \
+    "SELECT g, d, r, day, SUM(reported) AS reported, SUM(filed) AS filed, SUM(due) AS due,"        \
+    " SUM(closed) AS closed, SUM(on_time) AS on_time, SUM(self_resolved) AS self_resolved,"        \
+    " SUM(revisits) AS revisits, SUM(satisfaction) AS satisfaction, SUM(rework) AS rework"         \
+    " FROM ("                                                                                      \
+    " SELECT " ROLLUP_PART_KEY                                                                     \
+    "  CASE WHEN e.kind <> 'report_only' THEN date(e.created_at, '+8 hours') END AS day,"          \
+    "  1 AS reported, 0 AS filed, 0 AS due, 0 AS closed, 0 AS on_time, 0 AS self_resolved,"        \
+    "  0 AS revisits, 0 AS satisfaction, 0 AS rework"                                              \
+    " FROM event e"                                                                                \
+    " UNION ALL"                                                                                   \
+    " SELECT " ROLLUP_PART_KEY " CASE WHEN e.kind <> 'report_only' AND e.filed_at IS NOT NULL"     \
+    "  THEN date(e.filed_at, '+8 hours') END AS day,"                                              \
+    "  0 AS reported, 1 AS filed, 0 AS due, 0 AS closed, 0 AS on_time, 0 AS self_resolved,"        \
+    "  0 AS revisits, 0 AS satisfaction, 0 AS rework"                                              \
+    " FROM event e"                                                                                \
+    " UNION ALL"                                                                                   \
+    " SELECT " ROLLUP_PART_KEY " CASE WHEN e.kind <> 'report_only' AND e.due_at IS NOT NULL"       \
+    "  THEN date(min(e.due_at, COALESCE(e.closed_at, e.due_at)), '+8 hours') END AS day,"          \
+    "  0 AS reported, 0 AS filed, 1 AS due, e.closed_at IS NOT NULL AS closed,"                    \
+    "  COALESCE(e.closed_at <= e.due_at, 0) AS on_time, 0 AS self_resolved, 0 AS revisits,"        \
+    "  0 AS satisfaction, 0 AS rework"                                                             \
+    " FROM event e"                                                                                \
+    " UNION ALL"                                                                                   \
+    " SELECT " ROLLUP_PART_KEY " CASE WHEN e.kind <> 'report_only' AND e.closed_at IS NOT NULL"    \
+    "  AND (" ROLLUP_SELF_RESOLVED " OR (e.satisfaction IS NOT NULL))"                             \
+    "  THEN date(e.closed_at, '+8 hours') END AS day,"                                             \
+    "  0 AS reported, 0 AS filed, 0 AS due, 0 AS closed, 0 AS on_time,"                            \
+    "  " ROLLUP_SELF_RESOLVED " AS self_resolved, (e.satisfaction IS NOT NULL) AS revisits,"       \
+    "  COALESCE(e.satisfaction, 0) AS satisfaction, 0 AS rework"                                   \
+    " FROM event e"                                                                                \
+    " UNION ALL"                                                                                   \
+    " SELECT " ROLLUP_PART_KEY " date(l.at, '+8 hours'), 0, 0, 0, 0, 0, 0, 0, 0, 1"                \
+    " FROM event_log l JOIN event e ON e.id = l.event_id"                                          \
+    " WHERE e.kind <> 'report_only' AND (l.action = 'check_fail'"                                  \
+    "  OR (l.action = 'revisit' AND l.to_state = 'handling'))"                                     \
+    ") WHERE day IS NOT NULL GROUP BY g, d, r, day"
+
+#define ROLLUP_BY_TARGET(FROM)                                                                     \
+    "SELECT t.dim AS dim, t.lvl AS lvl, substr(p.day, 1, t.span) AS bucket, " PENDING_AREA         \
+    " AS area, " PENDING_KEY " AS key, SUM(p.reported) AS reported, SUM(p.filed) AS filed,"        \
+    " SUM(p.due) AS due, SUM(p.closed) AS closed, SUM(p.on_time) AS on_time,"                      \
+    " SUM(p.rework) AS rework, SUM(p.self_resolved) AS self_resolved,"                             \
+    " SUM(p.revisits) AS revisits, SUM(p.satisfaction) AS satisfaction"                            \
+    " FROM " FROM " p, event_rollup_target t WHERE p.day IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
+
+/* What the events make, and the pending rows as the fold would add them. */
+#define ROLLUP_EXPECTED ROLLUP_BY_TARGET("(" ROLLUP_PARTS ")")
+#define ROLLUP_FOLDED ROLLUP_BY_TARGET("event_rollup_pending")
+#define ROLLUP_ZEROS "0, 0, 0, 0, 0, 0, 0, 0, 0"
+
+/*
+ * Per roll-up row: the counts the events make (columns 5-13) and the stored ones, folded
+ * (14-22), in key order. One statement: one snapshot of the events and the roll-ups.
+ */
+static const char rollup_check_sql[] =
+    "SELECT dim, lvl, bucket, area, key,"
+    " SUM(e1), SUM(e2), SUM(e3), SUM(e4), SUM(e5), SUM(e6), SUM(e7), SUM(e8), SUM(e9),"
+    " SUM(s1), SUM(s2), SUM(s3), SUM(s4), SUM(s5), SUM(s6), SUM(s7), SUM(s8), SUM(s9)"
+    " FROM (SELECT dim, lvl, bucket, area, key, reported AS e1, filed AS e2, due AS e3,"
+    "  closed AS e4, on_time AS e5, rework AS e6, self_resolved AS e7, revisits AS e8,"
+    "  satisfaction AS e9, 0 AS s1, 0 AS s2, 0 AS s3, 0 AS s4, 0 AS s5, 0 AS s6, 0 AS s7,"
+    "  0 AS s8, 0 AS s9 FROM (" ROLLUP_EXPECTED ")"
+    " UNION ALL SELECT dim, lvl, bucket, area, key, " ROLLUP_ZEROS ", " KPI_COUNTS
+    "  FROM event_rollup"
+    " UNION ALL SELECT dim, lvl, bucket, area, key, " ROLLUP_ZEROS ", " KPI_COUNTS
+    "  FROM (" ROLLUP_FOLDED "))"
+    " GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5";
+
+static void rollup_counts(struct cg_stmt *st, int first, struct cg_event_rollup_counts *out)
+{
+    out->reported = cg_db_column_int64(st, first);
+    out->filed = cg_db_column_int64(st, first + 1);
+    out->due = cg_db_column_int64(st, first + 2);
+    out->closed = cg_db_column_int64(st, first + 3);
+    out->on_time = cg_db_column_int64(st, first + 4);
+    out->rework = cg_db_column_int64(st, first + 5);
+    out->self_resolved = cg_db_column_int64(st, first + 6);
+    out->revisits = cg_db_column_int64(st, first + 7);
+    out->satisfaction = cg_db_column_int64(st, first + 8);
+}
+
+static bool counts_equal(const struct cg_event_rollup_counts *a,
+                         const struct cg_event_rollup_counts *b)
+{
+    return a->reported == b->reported && a->filed == b->filed && a->due == b->due &&
+           a->closed == b->closed && a->on_time == b->on_time && a->rework == b->rework &&
+           a->self_resolved == b->self_resolved && a->revisits == b->revisits &&
+           a->satisfaction == b->satisfaction;
+}
+
+int cg_event_rollup_check(struct cg_db *db, cg_event_rollup_diff_fn *fn, void *ctx,
+                          int64_t *out_rows, int64_t *out_differ, struct cg_error *err)
+{
+    static const struct cg_event_rollup_counts zero = {0};
+    struct cg_conn *c;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_reader(db, &c, err);
+
+    *out_rows = *out_differ = 0;
+    rc = rc ? rc : cg_db_prepare_bind(c, rollup_check_sql, &st, err, "");
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        struct cg_event_rollup_diff d = {(int)cg_db_column_int64(st, 0),
+                                         (int)cg_db_column_int64(st, 1),
+                                         cg_db_column_text(st, 2),
+                                         cg_db_column_text(st, 3),
+                                         cg_db_column_text(st, 4),
+                                         {0},
+                                         {0}};
+
+        rc = 0;
+        rollup_counts(st, 5, &d.expected);
+        rollup_counts(st, 14, &d.stored);
+        *out_rows += !counts_equal(&d.expected, &zero);
+        if (!counts_equal(&d.expected, &d.stored)) {
+            ++*out_differ;
+            if (fn) {
+                fn(ctx, &d);
+            }
+        }
+    }
+    cg_db_finalize(st);
+    if (rc < 0) {
+        return rc;
+    }
+    if (*out_differ) {
+        return cg_error_set(err, CG_ECONFLICT,
+                            "%" PRId64 " of the KPI roll-up rows differ from the events"
+                            " (civgrid kpi rebuild recomputes them)",
+                            *out_differ);
+    }
+    return 0;
+}
+
+struct rebuild_job {
+    const struct cg_principal *actor;
+    const char *remote;
+    int64_t rows;
+};
+
+static int rebuild_run(struct cg_conn *c, void *ctx, struct cg_error *err)
+{
+    struct rebuild_job *j = ctx;
+    int64_t before = 0, pending = 0;
+    char detail[160];
+    int rc = cg_db_query_int64(c, "SELECT count(*) FROM event_rollup", &before, err, "");
+
+    rc = rc ? rc
+            : cg_db_query_int64(c, "SELECT count(*) FROM event_rollup_pending", &pending, err, "");
+    rc = rc ? rc : cg_db_run(c, "DELETE FROM event_rollup_pending", err, "");
+    rc = rc ? rc : cg_db_run(c, "DELETE FROM event_rollup", err, "");
+    rc = rc ? rc
+            : cg_db_run(c,
+                        "INSERT INTO event_rollup(dim, lvl, bucket, area, key, " KPI_COUNTS
+                        ") " ROLLUP_EXPECTED,
+                        err, "");
+    if (rc) {
+        return rc;
+    }
+    j->rows = cg_db_changes(c);
+    snprintf(detail, sizeof(detail),
+             "%" PRId64 " rows from the events (before: %" PRId64 " rows, %" PRId64 " pending)",
+             j->rows, before, pending);
+    {
+        struct cg_audit_entry e = {j->actor ? j->actor->account_id : 0,
+                                   j->actor ? j->actor->login : NULL,
+                                   j->remote,
+                                   "kpi.rebuild",
+                                   "event_rollup",
+                                   NULL,
+                                   "ok",
+                                   detail};
+
+        return cg_audit_append(c, &e, err);
+    }
+}
+
+int cg_event_rollup_rebuild(struct cg_db *db, const struct cg_principal *actor, const char *remote,
+                            int64_t *out_rows, struct cg_error *err)
+{
+    struct rebuild_job j = {actor, remote, 0};
+    int rc = cg_db_write(db, rebuild_run, &j, err);
+
+    *out_rows = rc ? 0 : j.rows;
     return rc;
 }
 

@@ -3,7 +3,8 @@
  * closure with its log, refused transitions naming the allowed actions,
  * roles, concurrent actions (exactly one wins), citizen-sourced return
  * visits, self-resolved and report-only events, grid snapping and scope; the
- * KPI roll-ups against the scan of the events over a random history.
+ * KPI roll-ups against the scan of the events over a random history, and
+ * their check and rebuild (civgrid kpi) after rows changed by hand.
  * The store holds the Zhongshan demo city and the default catalogue.
  */
 #include "test.h"
@@ -837,19 +838,16 @@ static void compare_open(struct fixture *f, const struct cg_principal *p, const 
     json_decref(want);
 }
 
-static void test_kpi_rollups_match_the_scan(void **state)
+/*
+ * A random history through the real workflow, spread over two months: the roll-ups have
+ * rows both folded and pending. h->c is made here (cast_free() it).
+ */
+static void build_history(struct history *h)
 {
-    static const char *const bys[] = {"grid", "village", "town", "department", "worker"};
-    static const char *const stats[] = {"stats.read", "event.read", NULL};
-    struct fixture *f = *state;
+    struct fixture *f = h->f;
     struct cg_error err = CG_ERROR_INIT;
-    struct history h = {.f = f, .seed = 20261201};
-    struct cg_principal everyone, village, dept, own;
-    const struct cg_principal *ps[5];
-    int64_t today = (cg_time_now_ms() + 8 * 3600000LL) / 86400000LL;
-    int rollups = 0;
 
-    cast_make(&h.c);
+    cast_make(&h->c);
     /* reporters with accounts, so that the KPIs by worker have keys */
     assert_int_equal(
         cg_db_write(f->db, test_exec_job,
@@ -859,11 +857,11 @@ static void test_kpi_rollups_match_the_scan(void **state)
                             " FROM (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5)",
                     &err),
         0);
-    h.c.worker.account_id = 100003;
-    h.c.other_worker.account_id = 100004;
-    h.c.citizen.account_id = 100005;
+    h->c.worker.account_id = 100003;
+    h->c.other_worker.account_id = 100004;
+    h->c.citizen.account_id = 100005;
     for (int i = 0; i < 90; i++) {
-        walk(&h);
+        walk(h);
     }
     /*
      * Spread the history over two months: every event's times move by a
@@ -872,8 +870,8 @@ static void test_kpi_rollups_match_the_scan(void **state)
      */
     for (int64_t id = 1; id <= 200; id++) {
         char sql[700];
-        int a = -(int)(rnd(&h.seed) % (50 * 24)), b = (int)(rnd(&h.seed) % 145) - 72,
-            c = (int)(rnd(&h.seed) % 97);
+        int a = -(int)(rnd(&h->seed) % (50 * 24)), b = (int)(rnd(&h->seed) % 145) - 72,
+            c = (int)(rnd(&h->seed) % 97);
 
         snprintf(sql, sizeof(sql),
                  "UPDATE event SET created_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', created_at,"
@@ -899,6 +897,20 @@ static void test_kpi_rollups_match_the_scan(void **state)
         assert_true(folded > 0);
         assert_true(pending > 0);
     }
+}
+
+static void test_kpi_rollups_match_the_scan(void **state)
+{
+    static const char *const bys[] = {"grid", "village", "town", "department", "worker"};
+    static const char *const stats[] = {"stats.read", "event.read", NULL};
+    struct fixture *f = *state;
+    struct history h = {.f = f, .seed = 20261201};
+    struct cg_principal everyone, village, dept, own;
+    const struct cg_principal *ps[5];
+    int64_t today = (cg_time_now_ms() + 8 * 3600000LL) / 86400000LL;
+    int rollups = 0;
+
+    build_history(&h);
     test_principal(&everyone, 0, "everyone", CG_SCOPE_ALL, "", stats);
     test_principal(&village, 0, "village", CG_SCOPE_GRID, "442000105001", stats);
     test_principal(&dept, 0, "dept", CG_SCOPE_DEPARTMENT, "水务部门", stats);
@@ -935,6 +947,165 @@ static void test_kpi_rollups_match_the_scan(void **state)
     cast_free(&h.c);
 }
 
+/* ---- the roll-ups checked and rebuilt ----------------------------------------------------- */
+
+struct diffs {
+    const char *bucket, *area; /* the rows looked for (dim 0, lvl 3: a grid) */
+    const char *pending_day, *pending_grid;
+    bool found_rollup, found_pending;
+    int64_t n;
+};
+
+static void collect_diff(void *ctx, const struct cg_event_rollup_diff *d)
+{
+    struct diffs *x = ctx;
+
+    x->n++;
+    if (d->dim != 0 || d->lvl != 3) {
+        return;
+    }
+    if (!strcmp(d->bucket, x->bucket) && !strcmp(d->area, x->area) &&
+        d->stored.closed == d->expected.closed + 1) {
+        x->found_rollup = true;
+    }
+    if (!strcmp(d->bucket, x->pending_day) && !strcmp(d->area, x->pending_grid) &&
+        d->stored.reported == d->expected.reported + 2) {
+        x->found_pending = true;
+    }
+}
+
+static int64_t count_rows(struct fixture *f, const char *sql)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    struct cg_conn *conn;
+    int64_t n = -1;
+
+    assert_int_equal(cg_db_reader(f->db, &conn, &err), 0);
+    assert_int_equal(cg_db_query_int64(conn, sql, &n, &err, ""), 0);
+    return n;
+}
+
+static json_t *kpi_of(struct fixture *f, const struct cg_principal *p, const char *by,
+                      const char *from, const char *to)
+{
+    struct cg_event_kpi_query q = {by, from, to, NULL};
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *out = NULL;
+
+    assert_int_equal(cg_event_kpi(f->ev, p, &q, &out, &err), 0);
+    return out;
+}
+
+static void test_rollup_check_and_rebuild(void **state)
+{
+    static const char *const stats[] = {"stats.read", "event.read", NULL};
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct history h = {.f = f, .seed = 20261224};
+    struct cg_principal everyone;
+    struct diffs x = {0};
+    char bucket[16], area[32], day[16], grid[32];
+    int64_t rows = 0, differ = -1, rebuilt = 0, before = 0;
+    json_t *year, *by_dept, *again;
+    struct cg_conn *conn;
+    struct cg_stmt *st = NULL;
+
+    build_history(&h);
+    test_principal(&everyone, 0, "everyone", CG_SCOPE_ALL, "", stats);
+    assert_int_equal(cg_event_rollup_check(f->db, NULL, NULL, &rows, &differ, &err), 0);
+    assert_true(rows > 0);
+    assert_int_equal(differ, 0);
+    year = kpi_of(f, &everyone, "grid", "2000-01-01", "2100-01-01");
+    by_dept = kpi_of(f, &h.c.duty, "department", "2000-01-01", "2100-01-01");
+    assert_string_equal(json_string_value(json_object_get(year, "source")), "rollup");
+
+    /* one folded row of a grid's month and one pending row, changed by hand */
+    assert_int_equal(cg_db_reader(f->db, &conn, &err), 0);
+    assert_int_equal(cg_db_prepare_bind(conn,
+                                        "SELECT bucket, area FROM event_rollup WHERE dim = 0"
+                                        " AND lvl = 3 AND length(bucket) = 7 ORDER BY 1, 2",
+                                        &st, &err, ""),
+                     0);
+    assert_int_equal(cg_db_step(st, &err), CG_DB_ROW);
+    snprintf(bucket, sizeof(bucket), "%s", cg_db_column_text(st, 0));
+    snprintf(area, sizeof(area), "%s", cg_db_column_text(st, 1));
+    cg_db_finalize(st);
+    assert_int_equal(cg_db_prepare_bind(conn,
+                                        "SELECT day, g FROM event_rollup_pending"
+                                        " ORDER BY id LIMIT 1",
+                                        &st, &err, ""),
+                     0);
+    assert_int_equal(cg_db_step(st, &err), CG_DB_ROW);
+    snprintf(day, sizeof(day), "%s", cg_db_column_text(st, 0));
+    snprintf(grid, sizeof(grid), "%s", cg_db_column_text(st, 1));
+    cg_db_finalize(st);
+    {
+        char sql[300];
+
+        snprintf(sql, sizeof(sql),
+                 "UPDATE event_rollup SET closed = closed + 1 WHERE dim = 0 AND lvl = 3"
+                 " AND bucket = '%s' AND area = '%s' AND key = ''",
+                 bucket, area);
+        assert_int_equal(cg_db_write(f->db, test_exec_job, sql, &err), 0);
+    }
+    assert_int_equal(cg_db_write(f->db, test_exec_job,
+                                 (char *)"UPDATE event_rollup_pending SET reported = reported + 2"
+                                         " WHERE id = (SELECT min(id) FROM event_rollup_pending)",
+                                 &err),
+                     0);
+
+    /* the check names both, and changes nothing: a second check says the same */
+    x.bucket = bucket;
+    x.area = area;
+    x.pending_day = day;
+    x.pending_grid = grid;
+    before = count_rows(f, "SELECT count(*) FROM event_rollup_pending");
+    assert_int_equal(cg_event_rollup_check(f->db, collect_diff, &x, &rows, &differ, &err),
+                     CG_ECONFLICT);
+    assert_true(x.found_rollup);
+    assert_true(x.found_pending);
+    assert_int_equal(x.n, differ);
+    assert_true(differ >= 2);
+    assert_non_null(strstr(err.message, "differ"));
+    cg_error_clear(&err);
+    x.n = 0;
+    assert_int_equal(cg_event_rollup_check(f->db, collect_diff, &x, &rows, &differ, &err),
+                     CG_ECONFLICT);
+    cg_error_clear(&err);
+    assert_int_equal(x.n, differ);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM event_rollup_pending"), before);
+
+    /* rebuilt: the check passes, nothing is pending, the KPIs answer as before, audited */
+    assert_int_equal(cg_event_rollup_rebuild(f->db, NULL, "test", &rebuilt, &err), 0);
+    assert_int_equal(rebuilt, rows);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM event_rollup"), rows);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM event_rollup_pending"), 0);
+    assert_int_equal(count_rows(f, "SELECT count(*) FROM audit_log WHERE action = 'kpi.rebuild'"
+                                   " AND object_type = 'event_rollup' AND remote = 'test'"),
+                     1);
+    assert_int_equal(cg_event_rollup_check(f->db, NULL, NULL, &rows, &differ, &err), 0);
+    assert_int_equal(differ, 0);
+    again = kpi_of(f, &everyone, "grid", "2000-01-01", "2100-01-01");
+    assert_true(json_equal(again, year));
+    json_decref(again);
+    again = kpi_of(f, &h.c.duty, "department", "2000-01-01", "2100-01-01");
+    assert_true(json_equal(again, by_dept));
+    json_decref(again);
+    compare_kpis(f, &everyone, "town", "2000-01-01", "2100-01-01");
+    compare_kpis(f, &everyone, "worker", "2000-01-01", "2100-01-01");
+
+    /* the triggers go on from the rebuilt roll-ups: more history still checks */
+    for (int i = 0; i < 20; i++) {
+        walk(&h);
+    }
+    assert_int_equal(cg_event_rollup_check(f->db, NULL, NULL, &rows, &differ, &err), 0);
+    compare_kpis(f, &everyone, "village", "2000-01-01", "2100-01-01");
+    json_decref(year);
+    json_decref(by_dept);
+    cg_principal_release(&everyone);
+    cast_free(&h.c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -948,6 +1119,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_risk_repeats_by_the_same_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_warns_once_and_supervises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kpi_rollups_match_the_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollup_check_and_rebuild, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
