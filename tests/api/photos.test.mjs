@@ -1,8 +1,10 @@
 // photos.test.mjs: photos of events over HTTP (docs/MEDIA.md) on the Zhongshan
 // demo: raw image bodies (PUT and POST), the type sniffed from the bytes, the
 // size cap before the body is read, one file per content, the list, the bytes
-// and the thumbnail with ETag and immutable caching, scope (a reader outside
-// the event's grid gets 404), before/after photos of a self-resolved event,
+// and the thumbnail with ETag and immutable caching, EXIF (GPS, device) and
+// comments removed before storing, the orientation kept and applied to the
+// thumbnail, scope (a reader outside the event's grid gets 404), before/after
+// photos of a self-resolved event,
 // and bad input: not an image, a PNG sent as image/jpeg, too big, zero bytes,
 // a wrong stage, an unknown event, JSON and multipart bodies.
 
@@ -76,6 +78,53 @@ function pngClaiming(w, h) {
 // A 24 x 16 baseline JPEG made with libgd.
 const JPEG = Buffer.from('/9j/4AAQSkZJRgABAQEAYABgAAD//gA7Q1JFQVRPUjogZ2QtanBlZyB2MS4wICh1c2luZyBJSkcgSlBFRyB2NjIpLCBxdWFsaXR5ID0gNzUK/9sAQwAIBgYHBgUIBwcHCQkICgwUDQwLCwwZEhMPFB0aHx4dGhwcICQuJyAiLCMcHCg3KSwwMTQ0NB8nOT04MjwuMzQy/9sAQwEJCQkMCwwYDQ0YMiEcITIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIyMjIy/8AAEQgAEAAYAwEiAAIRAQMRAf/EAB8AAAEFAQEBAQEBAAAAAAAAAAABAgMEBQYHCAkKC//EALUQAAIBAwMCBAMFBQQEAAABfQECAwAEEQUSITFBBhNRYQcicRQygZGhCCNCscEVUtHwJDNicoIJChYXGBkaJSYnKCkqNDU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6g4SFhoeIiYqSk5SVlpeYmZqio6Slpqeoqaqys7S1tre4ubrCw8TFxsfIycrS09TV1tfY2drh4uPk5ebn6Onq8fLz9PX29/j5+v/EAB8BAAMBAQEBAQEBAQEAAAAAAAABAgMEBQYHCAkKC//EALURAAIBAgQEAwQHBQQEAAECdwABAgMRBAUhMQYSQVEHYXETIjKBCBRCkaGxwQkjM1LwFWJy0QoWJDThJfEXGBkaJicoKSo1Njc4OTpDREVGR0hJSlNUVVZXWFlaY2RlZmdoaWpzdHV2d3h5eoKDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uLj5OXm5+jp6vLz9PX29/j5+v/aAAwDAQACEQMRAD8A8/ttE6fLWxbaJ0+WuvttE6fJWxbaJ0+Svra+aeZ5GV5ztqchbaJ0+WivRrbROnyUV5U8013PvcNnP7tan//Z', 'base64');
 const sha256 = (b) => crypto.createHash('sha256').update(b).digest('hex');
+/**
+ * JPEG with what a phone writes spliced in after its SOI: an APP1 Exif segment (big-endian
+ * TIFF: Make, Model, Orientation, the GPS IFD with N 22 deg 43' 38.5") and a comment.
+ */
+function jpegWithExif(orientation = 1) {
+  const make = Buffer.from('CivgridPhone\0');
+  const model = Buffer.from('Model-X9 SN4471\0');
+  const data = 8 + 54 + 30;
+  const t = Buffer.alloc(data + make.length + model.length + 24);
+  t.write('MM\0\x2a', 0, 'latin1');
+  t.writeUInt32BE(8, 4);
+  let o = 8;
+  const entry = (tag, type, count, value, short = false) => {
+    t.writeUInt16BE(tag, o);
+    t.writeUInt16BE(type, o + 2);
+    t.writeUInt32BE(count, o + 4);
+    if (short) t.writeUInt16BE(value, o + 8);
+    else t.writeUInt32BE(value, o + 8);
+    o += 12;
+  };
+  t.writeUInt16BE(4, o);
+  o += 2;
+  entry(0x010f, 2, make.length, data);
+  entry(0x0110, 2, model.length, data + make.length);
+  entry(0x0112, 3, 1, orientation, true);
+  entry(0x8825, 4, 1, 62);
+  o += 4;
+  t.writeUInt16BE(2, o);
+  o += 2;
+  entry(0x0001, 2, 2, 0x4e000000);
+  entry(0x0002, 5, 3, data + make.length + model.length);
+  make.copy(t, data);
+  model.copy(t, data + make.length);
+  [22, 1, 43, 1, 385, 10].forEach((v, i) => t.writeUInt32BE(v, data + make.length + model.length + 4 * i));
+  const seg = (marker, body) => {
+    const h = Buffer.alloc(4);
+    h.writeUInt16BE(marker, 0);
+    h.writeUInt16BE(body.length + 2, 2);
+    return Buffer.concat([h, body]);
+  };
+  return Buffer.concat([
+    JPEG.subarray(0, 2),
+    seg(0xffe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), t])),
+    seg(0xfffe, Buffer.from('taken by Zhang San')),
+    JPEG.subarray(2),
+  ]);
+}
 
 // ---- the server ----------------------------------------------------------------------------
 
@@ -220,6 +269,58 @@ describe('uploading, listing and serving photos', () => {
   });
 });
 
+describe('metadata is not kept (EXIF GPS, device, comments)', () => {
+  const fetchPhoto = async (hash, thumb = false) => {
+    const r = await fetch(new URL(`/api/v1/photos/${hash}${thumb ? '/thumb' : ''}`, server.base), {
+      headers: { authorization: `Bearer ${worker.token}` },
+    });
+    assert.equal(r.status, 200);
+    return Buffer.from(await r.arrayBuffer());
+  };
+
+  test('the original comes back without GPS, Make or Model, still a JPEG of the same size', async () => {
+    const id = await report(worker);
+    const body = jpegWithExif(1);
+    assert.ok(body.includes('CivgridPhone'));
+    const r = await upload(worker, id, body, 'image/jpeg');
+    assert.equal(r.status, 201, r.text);
+    assert.notEqual(r.json.hash, sha256(body), 'the hash is of the stripped bytes');
+    assert.equal(r.json.width, 24);
+    assert.equal(r.json.height, 16);
+    const b = await fetchPhoto(r.json.hash);
+    assert.equal(r.json.size, b.length);
+    assert.equal(sha256(b), r.json.hash);
+    for (const s of ['CivgridPhone', 'Model-X9', 'Zhang San', 'Exif', 'CREATOR']) {
+      assert.ok(!b.includes(s), `${s} is gone`);
+    }
+    assert.ok(!b.includes(Buffer.from([0x88, 0x25])), 'no GPS IFD pointer');
+    assert.deepEqual([...b.subarray(0, 3)], [0xff, 0xd8, 0xff]);
+    assert.deepEqual([...b.subarray(-2)], [0xff, 0xd9]);
+    // The same photo without metadata is the same file.
+    const plain = await upload(worker, id, JPEG, 'image/jpeg', { stage: 'handling' });
+    assert.equal(plain.status, 201, plain.text);
+    assert.equal(plain.json.hash, r.json.hash);
+  });
+
+  test('orientation 6 keeps an Exif segment with that tag alone, and the thumbnail is upright', async () => {
+    const id = await report(worker);
+    const r = await upload(worker, id, jpegWithExif(6), 'image/jpeg');
+    assert.equal(r.status, 201, r.text);
+    const b = await fetchPhoto(r.json.hash);
+    assert.ok(!b.includes('CivgridPhone') && !b.includes('Model-X9'));
+    const exif = b.indexOf('Exif\0\0');
+    assert.ok(exif > 0, 'an Exif segment for the orientation');
+    assert.equal(b.readUInt16BE(exif - 2), 34);
+    assert.equal(b.readUInt16BE(exif + 6 + 8), 1, 'one IFD0 entry');
+    assert.equal(b.readUInt16BE(exif + 6 + 10), 0x0112);
+    assert.equal(b.readUInt16BE(exif + 6 + 18), 6);
+    const t = await fetchPhoto(r.json.hash, true);
+    const sof = t.indexOf(Buffer.from([0xff, 0xc0]));
+    assert.equal(t.readUInt16BE(sof + 5), 24, 'the thumbnail is 16 wide, 24 high');
+    assert.equal(t.readUInt16BE(sof + 7), 16);
+  });
+});
+
 describe('before and after photos of a self-resolved event', () => {
   test('are accepted there and refused on a normal event', async () => {
     const self = await report(worker, { kind: 'self_resolved', note: '已清理' });
@@ -253,6 +354,11 @@ describe('bad uploads', () => {
     ['a wrong stage', () => png(16, 16, 9), 'image/png', { stage: 'selfie' }, 400, 'invalid_input', /stage/],
     ['a truncated PNG', () => png(200, 200, 10).subarray(0, 300), 'image/png', {}, 400, 'invalid_input', /truncated/],
     ['a truncated JPEG', () => JPEG.subarray(0, JPEG.length - 40), 'image/jpeg', {}, 400, 'invalid_input', /truncated/],
+    ['a JPEG whose Exif segment runs past its end', () => {
+      const b = jpegWithExif(6);
+      b.writeUInt16BE(0xfff0, 4);
+      return b;
+    }, 'image/jpeg', {}, 400, 'invalid_input', /jpeg image is broken or truncated/],
     ['a side over 16,000 px', () => pngClaiming(16001, 1), 'image/png', {}, 400, 'invalid_input', /16001x1/],
     ['a decompression bomb (8,000 x 8,000)', () => pngClaiming(8000, 8000), 'image/png', {}, 400, 'invalid_input', /megapixels/],
   ];

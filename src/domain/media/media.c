@@ -64,6 +64,11 @@ static uint32_t le16(const unsigned char *p)
     return (uint32_t)p[1] << 8 | p[0];
 }
 
+static uint32_t le32(const unsigned char *p)
+{
+    return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+
 static uint32_t le24(const unsigned char *p)
 {
     return (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
@@ -257,6 +262,284 @@ int cg_media_probe(const void *data, size_t len, const char **out_type, int *out
     return 0;
 }
 
+/* ---- metadata --------------------------------------------------------------------------- */
+
+/* The output of a strip: never longer than the input plus one EXIF_MIN_LEN segment. */
+struct strip_out {
+    unsigned char *p;
+    size_t n;
+};
+
+static void out_put(struct strip_out *o, const void *p, size_t n)
+{
+    memcpy(o->p + o->n, p, n);
+    o->n += n;
+}
+
+#define EXIF_MIN_LEN 36 /* FF E1, length, "Exif\0\0", a TIFF header and one IFD0 entry */
+
+/* Orientation (0x0112, SHORT, 1 to 8) from IFD0 of the TIFF data of an Exif segment; 1 if none. */
+static int tiff_orientation(const unsigned char *t, size_t n)
+{
+    bool le;
+    uint32_t ifd, count;
+
+    if (n < 8 || (memcmp(t, "II*\0", 4) && memcmp(t, "MM\0*", 4))) {
+        return 1;
+    }
+    le = t[0] == 'I';
+    ifd = le ? le32(t + 4) : be32(t + 4);
+    if (ifd > n - 2) {
+        return 1;
+    }
+    count = le ? le16(t + ifd) : be16(t + ifd);
+    for (uint32_t k = 0; k < count && (size_t)ifd + 2 + 12 * ((size_t)k + 1) <= n; k++) {
+        const unsigned char *e = t + ifd + 2 + 12 * (size_t)k;
+        uint32_t tag = le ? le16(e) : be16(e), type = le ? le16(e + 2) : be16(e + 2);
+        uint32_t v = le ? le16(e + 8) : be16(e + 8);
+
+        if (tag == 0x0112) {
+            return type == 3 && v >= 1 && v <= 8 ? (int)v : 1;
+        }
+    }
+    return 1;
+}
+
+/* A JPEG APP1 segment of data p[0..n) (after its length) that is Exif: its orientation. */
+static bool app1_exif(const unsigned char *p, size_t n, int *orientation)
+{
+    if (n < 6 || memcmp(p, "Exif\0\0", 6)) {
+        return false;
+    }
+    *orientation = tiff_orientation(p + 6, n - 6);
+    return true;
+}
+
+/* The only metadata kept for an orientation other than 1: IFD0 with one entry, big-endian. */
+static void put_min_exif(struct strip_out *o, int orientation)
+{
+    static const unsigned char head[29] = "\xFF\xE1\0\x22"
+                                          "Exif\0\0"
+                                          "MM\0\x2A\0\0\0\x08"          /* big-endian, IFD0 at 8 */
+                                          "\0\x01"                      /* one entry: */
+                                          "\x01\x12\0\x03\0\0\0\x01\0"; /* 0x0112 SHORT 1 */
+    unsigned char tail[7] = {(unsigned char)orientation};               /* then no next IFD */
+
+    out_put(o, head, sizeof(head));
+    out_put(o, tail, sizeof(tail));
+}
+
+/* APPn segments kept: JFIF (APP0), ICC profiles (APP2 "ICC_PROFILE"), Adobe (APP14). */
+static bool app_kept(unsigned m, const unsigned char *p, size_t n)
+{
+    return m == 0xE0 || m == 0xEE || (m == 0xE2 && n >= 12 && !memcmp(p, "ICC_PROFILE\0", 12));
+}
+
+/*
+ * JPEG: every marker segment is walked, up to the end-of-image marker, scans included (a
+ * progressive JPEG has tables and scans after its first one). APPn other than app_kept()
+ * and COM are dropped, the rest copied as they are; what follows the end of the image
+ * (trailers, the second pictures of MPF, motion photos) is dropped too.
+ */
+static bool strip_jpeg(const unsigned char *p, size_t len, struct strip_out *o, int *orientation)
+{
+    size_t i = 2, at, exif_at = 2;
+    bool seen_exif = false, seen_scan = false, in_scan = false;
+
+    out_put(o, p, 2);
+    for (;;) {
+        unsigned m;
+        uint32_t seg;
+
+        if (in_scan) {
+            /* Entropy-coded data: up to the next marker that is not a stuffed 00 or a restart. */
+            size_t j = i;
+
+            while (j + 1 < len && !(p[j] == 0xFF && p[j + 1] != 0x00 && p[j + 1] != 0xFF &&
+                                    (p[j + 1] < 0xD0 || p[j + 1] > 0xD7))) {
+                j++;
+            }
+            if (j + 1 >= len) {
+                return false;
+            }
+            out_put(o, p + i, j - i);
+            i = j;
+        }
+        if (i >= len || p[i] != 0xFF) {
+            return false;
+        }
+        while (i < len && p[i] == 0xFF) {
+            i++;
+        }
+        if (i >= len) {
+            return false;
+        }
+        m = p[i++];
+        if (m == 0xD9) {
+            break;
+        }
+        if (m == 0x00 || m == 0xD8) {
+            return false;
+        }
+        if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+            out_put(o, (unsigned char[]){0xFF, (unsigned char)m}, 2);
+            continue;
+        }
+        if (i + 2 > len || (seg = be16(p + i)) < 2 || seg > len - i) {
+            return false;
+        }
+        if (m == 0xE1 && !seen_exif) {
+            seen_exif = app1_exif(p + i + 2, seg - 2, orientation);
+        }
+        in_scan = m == 0xDA;
+        seen_scan = seen_scan || in_scan;
+        if (m == 0xFE || (m >= 0xE0 && m <= 0xEF && !app_kept(m, p + i + 2, seg - 2))) {
+            i += seg; /* metadata: Exif, XMP, IPTC, comments and the rest */
+            continue;
+        }
+        at = o->n;
+        out_put(o, p + i - 2, 2);
+        out_put(o, p + i, seg);
+        if (m == 0xE0 && at == 2) {
+            exif_at = o->n; /* JFIF wants its APP0 first: the Exif segment goes after it */
+        }
+        i += seg;
+    }
+    if (!seen_scan) {
+        return false;
+    }
+    out_put(o, "\xFF\xD9", 2);
+    if (*orientation != 1) {
+        size_t tail = o->n - exif_at;
+
+        memmove(o->p + exif_at + EXIF_MIN_LEN, o->p + exif_at, tail);
+        o->n = exif_at;
+        put_min_exif(o, *orientation);
+        o->n += tail;
+    }
+    return true;
+}
+
+/* PNG ancillary chunks kept: transparency, colour, pixel size, animation. */
+static bool png_kept(const unsigned char *type)
+{
+    static const char kept[][5] = {"tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "cICP", "mDCv",
+                                   "cLLi", "pHYs", "bKGD", "hIST", "sPLT", "acTL", "fcTL", "fdAT"};
+
+    if (!(type[0] & 0x20)) {
+        return true; /* critical: the image itself */
+    }
+    for (size_t k = 0; k < CG_ARRAY_LEN(kept); k++) {
+        if (!memcmp(type, kept[k], 4)) {
+            return true;
+        }
+    }
+    return false; /* tEXt, zTXt, iTXt, tIME, eXIf and private chunks */
+}
+
+/* PNG: chunk by chunk to IEND (each whole); what follows IEND is dropped. */
+static bool strip_png(const unsigned char *p, size_t len, struct strip_out *o)
+{
+    size_t i = 8;
+
+    out_put(o, p, 8);
+    while (i + 12 <= len) {
+        uint32_t n = be32(p + i);
+
+        if (n > len - i - 12) {
+            return false;
+        }
+        if (png_kept(p + i + 4)) {
+            out_put(o, p + i, 12 + (size_t)n);
+        }
+        if (!memcmp(p + i + 4, "IEND", 4)) {
+            return true;
+        }
+        i += 12 + (size_t)n;
+    }
+    return false;
+}
+
+/* WebP: the RIFF chunks (padded to even sizes); EXIF, XMP and unknown chunks are dropped. */
+static bool strip_webp(const unsigned char *p, size_t len, struct strip_out *o)
+{
+    static const char kept[][5] = {"VP8 ", "VP8L", "VP8X", "ALPH", "ANIM", "ANMF", "ICCP"};
+    uint32_t riff = le32(p + 4);
+    size_t i = 12, end, vp8x = 0;
+
+    if (riff < 4 || riff > len - 8) {
+        return false;
+    }
+    end = (size_t)riff + 8; /* bytes after the RIFF are not the image */
+    out_put(o, p, 12);
+    while (i < end) {
+        uint32_t n;
+        size_t whole;
+        bool keep = false;
+
+        if (end - i < 8) {
+            return false;
+        }
+        n = le32(p + i + 4);
+        if (n > end - i - 8) {
+            return false;
+        }
+        whole = 8 + (size_t)n + (n & 1);
+        whole = whole > end - i ? end - i : whole;
+        for (size_t k = 0; k < CG_ARRAY_LEN(kept); k++) {
+            keep = keep || !memcmp(p + i, kept[k], 4);
+        }
+        if (keep) {
+            if (!memcmp(p + i, "VP8X", 4) && n >= 1) {
+                vp8x = o->n + 8;
+            }
+            out_put(o, p + i, whole);
+        }
+        i += whole;
+    }
+    if (vp8x) {
+        o->p[vp8x] &= (unsigned char)~0x0C; /* the EXIF and XMP flags: those chunks are gone */
+    }
+    riff = (uint32_t)(o->n - 8);
+    o->p[4] = (unsigned char)riff;
+    o->p[5] = (unsigned char)(riff >> 8);
+    o->p[6] = (unsigned char)(riff >> 16);
+    o->p[7] = (unsigned char)(riff >> 24);
+    return true;
+}
+
+int cg_media_strip(const void *data, size_t len, void **out, size_t *out_len, int *out_orientation,
+                   struct cg_error *err)
+{
+    const char *type = cg_media_sniff(data, len);
+    struct strip_out o = {0};
+    bool ok;
+
+    *out = NULL;
+    *out_orientation = 1;
+    if (!type) {
+        return cg_error_set(err, CG_EINVAL, "the body is not a JPEG, PNG or WebP image");
+    }
+    o.p = cg_malloc(len + EXIF_MIN_LEN);
+    if (!strcmp(type, "image/jpeg")) {
+        ok = strip_jpeg(data, len, &o, out_orientation);
+    } else if (!strcmp(type, "image/png")) {
+        ok = strip_png(data, len, &o);
+    } else {
+        ok = strip_webp(data, len, &o);
+    }
+    if (!ok) {
+        free(o.p);
+        *out_orientation = 1;
+        return cg_error_set(err, CG_EINVAL, "the %s image is broken or truncated", type + 6);
+    }
+    *out = o.p;
+    *out_len = o.n;
+    return 0;
+}
+
+/* ---- decoding and the thumbnail --------------------------------------------------------- */
+
 static void gd_quiet(int priority, const char *fmt, va_list ap)
 {
     (void)priority;
@@ -271,11 +554,81 @@ static void gd_setup(void)
     gdSetErrorMethod(gd_quiet);
 }
 
+/* The EXIF orientation of a JPEG (its first Exif segment before the first scan), else 1. */
+static int jpeg_orientation(const unsigned char *p, size_t len)
+{
+    size_t i = 2;
+    int orientation = 1;
+
+    while (i + 4 <= len && p[i] == 0xFF && p[i + 1] != 0xDA && p[i + 1] != 0xD9) {
+        uint32_t seg = be16(p + i + 2);
+
+        if (seg < 2 || seg > len - i - 2) {
+            break;
+        }
+        if (p[i + 1] == 0xE1 && app1_exif(p + i + 4, seg - 2, &orientation)) {
+            break;
+        }
+        i += 2 + seg;
+    }
+    return orientation;
+}
+
+/*
+ * The image turned upright for EXIF orientation o (2 to 8): mirrored, turned or both, a new
+ * image (swapped sides for 5 to 8). Applied to the thumbnail, not to the decoded photo: the
+ * same result on at most 320 x 320 pixels.
+ */
+static gdImagePtr orient(gdImagePtr src, int o)
+{
+    int w = gdImageSX(src), h = gdImageSY(src);
+    gdImagePtr dst = o >= 5 ? gdImageCreateTrueColor(h, w) : gdImageCreateTrueColor(w, h);
+
+    for (int y = 0; dst && y < h; y++) {
+        for (int x = 0; x < w; x++) {
+            int dx = x, dy = y;
+
+            switch (o) {
+            case 2:
+                dx = w - 1 - x;
+                break;
+            case 3:
+                dx = w - 1 - x;
+                dy = h - 1 - y;
+                break;
+            case 4:
+                dy = h - 1 - y;
+                break;
+            case 5:
+                dx = y;
+                dy = x;
+                break;
+            case 6:
+                dx = h - 1 - y;
+                dy = x;
+                break;
+            case 7:
+                dx = h - 1 - y;
+                dy = w - 1 - x;
+                break;
+            case 8:
+                dx = y;
+                dy = w - 1 - x;
+                break;
+            default:
+                break;
+            }
+            gdImageSetPixel(dst, dx, dy, gdImageGetTrueColorPixel(src, x, y));
+        }
+    }
+    return dst;
+}
+
 int cg_media_thumbnail(const void *data, size_t len, int max_side, void **out, size_t *out_len,
                        int *out_width, int *out_height, struct cg_error *err)
 {
     const char *type = NULL;
-    int w = 0, h = 0, tw, th, size = 0;
+    int w = 0, h = 0, tw, th, size = 0, orientation = 1;
     gdImagePtr src = NULL, dst;
     void *jpeg;
     int rc = cg_media_probe(data, len, &type, &w, &h, err);
@@ -289,6 +642,7 @@ int cg_media_thumbnail(const void *data, size_t len, int max_side, void **out, s
     }
     pthread_once(&gd_once, gd_setup);
     if (!strcmp(type, "image/jpeg")) {
+        orientation = jpeg_orientation(data, len);
         src = gdImageCreateFromJpegPtrEx((int)len, (void *)data, 0);
     } else if (!strcmp(type, "image/png")) {
         src = gdImageCreateFromPngPtr((int)len, (void *)data);
@@ -320,6 +674,17 @@ int cg_media_thumbnail(const void *data, size_t len, int max_side, void **out, s
     gdImageAlphaBlending(dst, 1);
     gdImageCopyResampled(dst, src, 0, 0, 0, 0, tw, th, w, h);
     gdImageDestroy(src);
+    if (orientation != 1) {
+        gdImagePtr up = orient(dst, orientation);
+
+        gdImageDestroy(dst);
+        if (!up) {
+            return cg_error_set(err, CG_ENOMEM, "cannot make the thumbnail");
+        }
+        dst = up;
+        tw = gdImageSX(dst);
+        th = gdImageSY(dst);
+    }
     jpeg = gdImageJpegPtr(dst, &size, 82);
     gdImageDestroy(dst);
     if (!jpeg || size <= 0) {
@@ -646,9 +1011,9 @@ int cg_media_attach(struct cg_media *m, const struct cg_principal *actor, int64_
     struct cg_media__photo p = {.event_id = event_id};
     const char *type = NULL, *kind;
     json_t *ev = NULL;
-    void *thumb = NULL;
+    void *thumb = NULL, *clean = NULL;
     size_t thumb_len = 0;
-    int tw, th, rc;
+    int tw, th, orientation, rc;
 
     *out = NULL;
     *out_created = false;
@@ -688,9 +1053,13 @@ int cg_media_attach(struct cg_media *m, const struct cg_principal *actor, int64_
                             declared);
     }
     rc = cg_media_probe(data, len, &type, &p.width, &p.height, err);
+    /* What is kept, hashed and served is the photo without its metadata (GPS, device...). */
+    rc = rc ? rc : cg_media_strip(data, len, &clean, &len, &orientation, err);
+    data = clean;
     rc = rc ? rc
             : cg_media_thumbnail(data, len, CG_MEDIA_THUMB_SIDE, &thumb, &thumb_len, &tw, &th, err);
     if (rc) {
+        free(clean);
         return rc;
     }
     cg_media_sha256_hex(data, len, p.hash);
@@ -704,6 +1073,7 @@ int cg_media_attach(struct cg_media *m, const struct cg_principal *actor, int64_
     rc = write_once(m->dir, p.hash, false, data, len, err);
     rc = rc ? rc : write_once(m->dir, p.hash, true, thumb, thumb_len, err);
     free(thumb);
+    free(clean);
     rc = rc ? rc : cg_media__attach(m->db, &p, actor ? actor->account_id : 0, out_created, err);
     if (!rc) {
         *out = cg_media__photo_json(&p);

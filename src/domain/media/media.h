@@ -5,10 +5,12 @@
  * magic bytes (the declared Content-Type must agree), its dimensions are read
  * from the header before anything is decoded (at most CG_MEDIA_MAX_SIDE a
  * side and CG_MEDIA_MAX_PIXELS in all: decompression bombs never reach the
- * decoder), then it is decoded in full (libgd) and a JPEG thumbnail of
- * CG_MEDIA_THUMB_SIDE on the long side is made. The bytes are stored once by
- * their SHA-256 in content-addressed files under the media directory
- * (<dir>/<2 hex>/<64 hex>, written to a temporary file, fsynced, renamed),
+ * decoder), its metadata is removed (EXIF with GPS, XMP, IPTC, comments,
+ * PNG text chunks: cg_media_strip()), then it is decoded in full (libgd) and
+ * a JPEG thumbnail of CG_MEDIA_THUMB_SIDE on the long side is made, upright
+ * by the EXIF orientation. The stripped bytes are stored once by their
+ * SHA-256 in content-addressed files under the media directory (<dir>/<2
+ * hex>/<64 hex>, written to a temporary file, fsynced, renamed),
  * and the attachment to an event at a stage is one row written in the same
  * transaction as the event's log entry (action "photo").
  *
@@ -48,10 +50,26 @@ int cg_media_probe(const void *data, size_t len, const char **out_type, int *out
                    int *out_height, struct cg_error *err) CG_MUST_CHECK;
 
 /*
+ * The image without its metadata, by a walk of its segments or chunks (nothing
+ * is decoded; the pixels' bytes are copied as they are). JPEG keeps APP0
+ * (JFIF), APP2 ICC profiles, APP14 (Adobe) and every segment that is not APPn
+ * or COM, up to the end-of-image marker; PNG keeps critical chunks and those
+ * of transparency, colour, pixel size and animation, up to IEND; WebP keeps
+ * the image, alpha, animation and ICC chunks. *out_orientation is the EXIF
+ * orientation of a JPEG (1 to 8; 1 when there is none, and for PNG and WebP);
+ * other than 1, the JPEG keeps an Exif segment holding that tag alone.
+ * CG_EINVAL for a structure that is broken or cut. *out is a new buffer owned
+ * by the caller (free with free()), at most len + 36 bytes.
+ */
+int cg_media_strip(const void *data, size_t len, void **out, size_t *out_len, int *out_orientation,
+                   struct cg_error *err) CG_MUST_CHECK;
+
+/*
  * Decodes the image in full (after cg_media_probe()) and returns a JPEG
  * thumbnail whose long side is at most max_side (never enlarged), its size in
- * *out_len and its dimensions. CG_EINVAL when the image does not decode.
- * *out is a new buffer owned by the caller (free with free()).
+ * *out_len and its dimensions, turned upright by a JPEG's EXIF orientation
+ * (the sides swap for orientations 5 to 8). CG_EINVAL when the image does not
+ * decode. *out is a new buffer owned by the caller (free with free()).
  */
 int cg_media_thumbnail(const void *data, size_t len, int max_side, void **out, size_t *out_len,
                        int *out_width, int *out_height, struct cg_error *err) CG_MUST_CHECK;
@@ -102,7 +120,9 @@ bool cg_media_stage_valid(const char *stage);
  * max_photo bytes CG_ETOOBIG; an event outside scope CG_ENOTFOUND; stages
  * "before" and "after" on an event that is not self-resolved CG_EINVAL. The same
  * bytes at the same stage of the same event are attached once: *out_created
- * tells whether this call attached them. *out is the photo as listed.
+ * tells whether this call attached them. What is stored, hashed and served is
+ * the image as cg_media_strip() leaves it (a broken structure is CG_EINVAL),
+ * its thumbnail upright by its EXIF orientation. *out is the photo as listed.
  */
 int cg_media_attach(struct cg_media *m, const struct cg_principal *actor, int64_t event_id,
                     const char *stage, const char *declared, const void *data, size_t len,

@@ -1,7 +1,10 @@
 /*
  * Unit tests for photos (src/domain/media): sniffing by magic bytes, header
  * probing with the size limits (decompression bombs refused before decoding),
- * truncated and undecodable images, thumbnail sizes, the SHA-256, and
+ * truncated and undecodable images, thumbnail sizes, metadata stripped from
+ * JPEG, PNG and WebP fixtures built byte by byte (EXIF GPS, make and model,
+ * XMP, IPTC, comments, text chunks) with the EXIF orientation kept and
+ * applied to the thumbnail, broken segment lengths, the SHA-256, and
  * attaching to events: the declared type must agree, stages, the size cap,
  * one file per content however often it is attached, the event's log entry,
  * listing, and fetching only within the event's scope.
@@ -224,6 +227,319 @@ static void test_sha256(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     cg_media_sha256_hex("", 0, hex);
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+/* ---- metadata: built byte by byte ------------------------------------------------------- */
+
+static bool has_bytes(const void *hay, size_t n, const void *needle, size_t k)
+{
+    const unsigned char *h = hay;
+
+    for (size_t i = 0; k <= n && i <= n - k; i++) {
+        if (!memcmp(h + i, needle, k)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A growable byte buffer of the tests. */
+struct bytes {
+    unsigned char p[8192];
+    size_t n;
+};
+
+static void add(struct bytes *b, const void *p, size_t n)
+{
+    assert_true(b->n + n <= sizeof(b->p));
+    memcpy(b->p + b->n, p, n);
+    b->n += n;
+}
+
+static void add16(struct bytes *b, uint32_t v)
+{
+    add(b, (unsigned char[]){(unsigned char)(v >> 8), (unsigned char)v}, 2);
+}
+
+static void add32(struct bytes *b, uint32_t v)
+{
+    add16(b, v >> 16);
+    add16(b, v & 0xFFFF);
+}
+
+#define MAKE "CivgridPhone"
+#define MODEL "Model-X9 SN4471"
+#define LAT_MIN 0x0000002Bu /* 43' in the GPS IFD, with 22 deg and 38.5" */
+
+/*
+ * An APP1 Exif segment as a phone writes it: big-endian TIFF, IFD0 with Make, Model,
+ * Orientation and the GPS IFD pointer; the GPS IFD with latitude N 22 deg 43' 38.5".
+ */
+static void exif_segment(struct bytes *b, int orientation)
+{
+    struct bytes t = {.n = 0};
+    /* Offsets in the TIFF data: IFD0 at 8 (4 entries: 2 + 48 + 4 = 54 bytes), then GPS IFD
+     * at 62 (2 entries: 2 + 24 + 4 = 30), then the strings and rationals at 92. */
+    uint32_t data = 92, make = data, model = make + sizeof(MAKE), lat = model + sizeof(MODEL);
+
+    add(&t, "MM\0\x2A", 4);
+    add32(&t, 8);
+    add16(&t, 4);
+    add16(&t, 0x010F), add16(&t, 2), add32(&t, sizeof(MAKE)), add32(&t, make);
+    add16(&t, 0x0110), add16(&t, 2), add32(&t, sizeof(MODEL)), add32(&t, model);
+    add16(&t, 0x0112), add16(&t, 3), add32(&t, 1), add16(&t, (uint32_t)orientation), add16(&t, 0);
+    add16(&t, 0x8825), add16(&t, 4), add32(&t, 1), add32(&t, 62);
+    add32(&t, 0);
+    assert_int_equal(t.n, 62);
+    add16(&t, 2);
+    add16(&t, 0x0001), add16(&t, 2), add32(&t, 2), add(&t, "N\0\0\0", 4);
+    add16(&t, 0x0002), add16(&t, 5), add32(&t, 3), add32(&t, lat);
+    add32(&t, 0);
+    assert_int_equal(t.n, data);
+    add(&t, MAKE, sizeof(MAKE));
+    add(&t, MODEL, sizeof(MODEL));
+    add32(&t, 22), add32(&t, 1), add32(&t, LAT_MIN), add32(&t, 1), add32(&t, 385), add32(&t, 10);
+    add16(b, 0xFFE1);
+    add16(b, (uint32_t)(2 + 6 + t.n));
+    add(b, "Exif\0\0", 6);
+    add(b, t.p, t.n);
+}
+
+/* The libgd JPEG jpg with, right after its SOI, Exif (orientation), XMP, IPTC and a comment. */
+static void jpeg_with_metadata(const void *jpg, size_t n, int orientation, struct bytes *b)
+{
+    static const char xmp[] = "http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><exif:GPSLatitude>"
+                              "22,43.64N</exif:GPSLatitude></x:xmpmeta>";
+    static const char iptc[] = "Photoshop 3.0\0"
+                               "8BIM\x04\x04\0\0\0\0\0\x0c\x1c\x02\x50\0\x08"
+                               "Zhang San";
+    static const char com[] = "taken by Zhang San";
+
+    b->n = 0;
+    add(b, jpg, 2);
+    exif_segment(b, orientation);
+    add16(b, 0xFFE1), add16(b, 2 + sizeof(xmp) - 1), add(b, xmp, sizeof(xmp) - 1);
+    add16(b, 0xFFED), add16(b, 2 + sizeof(iptc) - 1), add(b, iptc, sizeof(iptc) - 1);
+    add16(b, 0xFFFE), add16(b, 2 + sizeof(com) - 1), add(b, com, sizeof(com) - 1);
+    add(b, (const unsigned char *)jpg + 2, n - 2);
+}
+
+static void assert_no_metadata(const void *p, size_t n)
+{
+    const unsigned char lat[] = {0, 0, 0, 0x2B, 0, 0, 0, 1};
+
+    assert_false(has_bytes(p, n, MAKE, strlen(MAKE)));
+    assert_false(has_bytes(p, n, "Model-X9", 8));
+    assert_false(has_bytes(p, n, lat, sizeof(lat)));
+    assert_false(has_bytes(p, n, "\x88\x25", 2)); /* the GPS IFD pointer tag */
+    assert_false(has_bytes(p, n, "GPSLatitude", 11));
+    assert_false(has_bytes(p, n, "Zhang San", 9));
+    assert_false(has_bytes(p, n, "8BIM", 4));
+    assert_false(has_bytes(p, n, "CREATOR: gd-jpeg", 16)); /* libgd's own comment */
+}
+
+/* The red and green of a pixel of a JPEG. */
+static void pixel_rg(const void *jpeg, size_t n, int x, int y, int *r, int *g)
+{
+    gdImagePtr im = gdImageCreateFromJpegPtr((int)n, (void *)jpeg);
+    int c;
+
+    assert_non_null(im);
+    c = gdImageGetTrueColorPixel(im, x, y);
+    *r = gdTrueColorGetRed(c);
+    *g = gdTrueColorGetGreen(c);
+    gdImageDestroy(im);
+}
+
+static void test_strip_jpeg(void **state)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    size_t n, sn = 0, tn = 0, plain_n = 0;
+    void *jpg = make_image(40, 30, 'j', &n);
+    void *out = NULL, *plain = NULL, *thumb = NULL;
+    const unsigned char min_exif[] =
+        "\xFF\xE1\0\x22"
+        "Exif\0\0MM\0\x2A\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06";
+    struct bytes *b = calloc(1, sizeof(*b));
+    const char *type;
+    int o = 0, w, h, tw, th, r0, g0, r1, g1;
+    gdImagePtr im;
+
+    (void)state;
+    jpeg_with_metadata(jpg, n, 6, b);
+    assert_true(has_bytes(b->p, b->n, MAKE, strlen(MAKE)));
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), 0);
+    assert_int_equal(o, 6);
+    assert_no_metadata(out, sn);
+    /* The orientation stays, alone, in an Exif segment after the JFIF APP0. */
+    assert_true(has_bytes(out, sn, min_exif, sizeof(min_exif) - 1));
+    assert_int_equal(((unsigned char *)out)[2], 0xFF);
+    assert_int_equal(((unsigned char *)out)[3], 0xE0);
+    assert_memory_equal((unsigned char *)out + sn - 2, "\xFF\xD9", 2);
+    /* Still the same JPEG: probed, decoded by libgd, same size. */
+    assert_int_equal(cg_media_probe(out, sn, &type, &w, &h, &err), 0);
+    assert_string_equal(type, "image/jpeg");
+    assert_int_equal(w, 40);
+    assert_int_equal(h, 30);
+    im = gdImageCreateFromJpegPtr((int)sn, out);
+    assert_non_null(im);
+    assert_int_equal(gdImageSX(im), 40);
+    assert_int_equal(gdImageSY(im), 30);
+    gdImageDestroy(im);
+    /* Stripping twice changes nothing more. */
+    assert_int_equal(cg_media_strip(out, sn, &plain, &plain_n, &o, &err), 0);
+    assert_int_equal(o, 6);
+    assert_int_equal(plain_n, sn);
+    assert_memory_equal(plain, out, sn);
+    free(plain);
+
+    /* Orientation 6 (turn 90 degrees clockwise): the thumbnail is 30 x 40, upright. */
+    assert_int_equal(cg_media_thumbnail(out, sn, 320, &thumb, &tn, &tw, &th, &err), 0);
+    assert_int_equal(tw, 30);
+    assert_int_equal(th, 40);
+    /* The source's top row (green 0) is now its right column; red grows downwards. */
+    pixel_rg(thumb, tn, 2, 2, &r0, &g0);
+    pixel_rg(thumb, tn, tw - 3, th - 3, &r1, &g1);
+    assert_true(r1 > r0 + 120);
+    assert_true(g0 > g1 + 120);
+    free(thumb);
+    /* The thumbnail of the upload as it came is the same shape. */
+    assert_int_equal(cg_media_thumbnail(b->p, b->n, 320, &thumb, &tn, &tw, &th, &err), 0);
+    assert_int_equal(tw, 30);
+    assert_int_equal(th, 40);
+    free(thumb);
+    free(out);
+
+    /* Orientation 1: no Exif at all, and the same bytes as the photo without metadata. */
+    assert_int_equal(cg_media_strip(jpg, n, &plain, &plain_n, &o, &err), 0);
+    assert_int_equal(o, 1);
+    jpeg_with_metadata(jpg, n, 1, b);
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), 0);
+    assert_int_equal(o, 1);
+    assert_false(has_bytes(out, sn, "Exif", 4));
+    assert_no_metadata(out, sn);
+    assert_int_equal(sn, plain_n);
+    assert_memory_equal(out, plain, sn);
+    free(out);
+    free(plain);
+
+    /* Every other orientation turns the thumbnail's sides as it should. */
+    for (int k = 2; k <= 8; k++) {
+        jpeg_with_metadata(jpg, n, k, b);
+        assert_int_equal(cg_media_thumbnail(b->p, b->n, 320, &thumb, &tn, &tw, &th, &err), 0);
+        assert_int_equal(tw, k >= 5 ? 30 : 40);
+        assert_int_equal(th, k >= 5 ? 40 : 30);
+        free(thumb);
+    }
+
+    /* Broken structure: refused, never read past the end. */
+    jpeg_with_metadata(jpg, n, 6, b);
+    for (size_t cut = 0; cut < b->n; cut++) {
+        void *copy = cg_malloc(cut ? cut : 1);
+
+        memcpy(copy, b->p, cut);
+        cg_error_clear(&err);
+        assert_int_equal(cg_media_strip(copy, cut, &out, &sn, &o, &err), CG_EINVAL);
+        assert_null(out);
+        free(copy);
+    }
+    assert_non_null(strstr(err.message, "broken or truncated"));
+    b->p[4] = 0xFF; /* the Exif segment's length runs past the end */
+    b->p[5] = 0xF0;
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "jpeg image is broken or truncated"));
+    b->p[4] = 0;
+    b->p[5] = 1; /* shorter than its own length field */
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), CG_EINVAL);
+    /* An Exif segment whose TIFF data is garbage is still dropped, orientation 1. */
+    jpeg_with_metadata(jpg, n, 6, b);
+    b->p[12] = 'X';
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), 0);
+    assert_int_equal(o, 1);
+    assert_no_metadata(out, sn);
+    free(out);
+    free(b);
+    gdFree(jpg);
+}
+
+static void add_chunk(struct bytes *b, const char *type, const void *data, uint32_t n)
+{
+    size_t at = b->n + 4;
+
+    add32(b, n);
+    add(b, type, 4);
+    add(b, data, n);
+    add32(b, crc32(b->p + at, (size_t)n + 4));
+}
+
+static void test_strip_png_and_webp(void **state)
+{
+    struct cg_error err = CG_ERROR_INIT;
+    size_t n, sn = 0, ihdr_end = 8 + 12 + 13;
+    unsigned char *img = make_image(20, 10, 'p', &n);
+    struct bytes *b = calloc(1, sizeof(*b)), *want = calloc(1, sizeof(*want));
+    void *out = NULL;
+    const char *type;
+    int o = 0, w, h;
+    gdImagePtr im;
+
+    (void)state;
+    assert_true(n + 200 < sizeof(b->p));
+    /* Signature and IHDR, gAMA (kept), text, time and EXIF (dropped), then the rest. */
+    add(b, img, ihdr_end);
+    add_chunk(b, "gAMA", "\0\0\xb1\x8f", 4);
+    add(want, b->p, b->n);
+    add_chunk(b, "tEXt", "Author\0Zhang San", 16);
+    add_chunk(b, "tIME", "\x07\xe9\x03\x0f\x0a\x1e\x00", 7);
+    add_chunk(b, "eXIf", "MM\0\x2A\0\0\0\x08\0\x01\x01\x0f\0\x02\0\0\0\x0d" MAKE, 30);
+    add_chunk(b, "zTXt", "Comment\0\0x", 10);
+    add(b, img + ihdr_end, n - ihdr_end);
+    add(want, img + ihdr_end, n - ihdr_end);
+    assert_int_equal(cg_media_probe(b->p, b->n, &type, &w, &h, &err), 0);
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), 0);
+    assert_int_equal(o, 1);
+    assert_int_equal(sn, want->n);
+    assert_memory_equal(out, want->p, sn);
+    assert_false(has_bytes(out, sn, "Zhang San", 9));
+    assert_false(has_bytes(out, sn, MAKE, strlen(MAKE)));
+    im = gdImageCreateFromPngPtr((int)sn, out);
+    assert_non_null(im);
+    assert_int_equal(gdImageSX(im), 20);
+    assert_int_equal(gdImageSY(im), 10);
+    gdImageDestroy(im);
+    free(out);
+    /* A chunk whose length runs past the end, and a PNG cut before IEND. */
+    b->p[ihdr_end + 16 + 1] = 0x7F; /* the tEXt after gAMA */
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), CG_EINVAL);
+    assert_non_null(strstr(err.message, "png image is broken or truncated"));
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_strip(want->p, want->n - 1, &out, &sn, &o, &err), CG_EINVAL);
+    assert_null(out);
+    gdFree(img);
+
+    /* WebP: an EXIF chunk after the image goes, and the RIFF size follows. */
+    img = make_image(20, 10, 'w', &n);
+    b->n = 0;
+    add(b, img, n);
+    add(b, "EXIF\x1f\0\0\0", 8);
+    add(b, "MM\0\x2A\0\0\0\x08\0\x01\x01\x0f\0\x02\0\0\0\x0d" MAKE, 31);
+    add(b, "\0", 1);
+    b->p[4] = (unsigned char)(b->n - 8);
+    b->p[5] = (unsigned char)((b->n - 8) >> 8);
+    assert_int_equal(cg_media_probe(b->p, b->n, &type, &w, &h, &err), 0);
+    assert_int_equal(cg_media_strip(b->p, b->n, &out, &sn, &o, &err), 0);
+    assert_int_equal(sn, n);
+    assert_memory_equal(out, img, n);
+    free(out);
+    /* A RIFF that claims more than there is. */
+    cg_error_clear(&err);
+    assert_int_equal(cg_media_strip(b->p, b->n - 1, &out, &sn, &o, &err), CG_EINVAL);
+    gdFree(img);
+    free(b);
+    free(want);
 }
 
 /* ---- photos of events ------------------------------------------------------------------- */
@@ -490,6 +806,8 @@ int main(void)
         cmocka_unit_test(test_probe_limits_and_bombs),
         cmocka_unit_test(test_decode_and_thumbnail),
         cmocka_unit_test(test_sha256),
+        cmocka_unit_test(test_strip_jpeg),
+        cmocka_unit_test(test_strip_png_and_webp),
         cmocka_unit_test_setup_teardown(test_attach_dedup_log_and_scope, setup, teardown),
     };
 
