@@ -607,6 +607,12 @@ bench_dashboard() {
     s=$(time_get "/api/v1/kpi?by=department&from=$from&to=$to" "$tok") &&
         result dashboard.kpi_department "GET /api/v1/kpi?by=department over the year" \
             "$size" ms lower "$s" "$aim"
+    s=$(time_get "/api/v1/kpi?by=worker&within=$town&from=$from&to=$to" "$tok") &&
+        result dashboard.kpi_worker_town "GET /api/v1/kpi?by=worker within the busiest town over the year" \
+            "$size" ms lower "$s" "$aim"
+    s=$(time_get "/api/v1/kpi?by=worker&from=$from&to=$to" "$tok") &&
+        result dashboard.kpi_worker "GET /api/v1/kpi?by=worker over the year (all Dongguan: a row per worker)" \
+            "$size" ms lower "$s" "$aim"
     # the KPIs are the same whichever way they are counted: the roll-ups against one scan
     local a b
     a=$(curl -sf "http://127.0.0.1:$HTTP_PORT/api/v1/kpi?by=town&from=$from&to=$to" -H "Authorization: Bearer $tok")

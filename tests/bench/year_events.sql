@@ -4,7 +4,9 @@
 --   :n        events to make (1,700,000: Dongguan's year)
 --   :end_ms   the end of the year, Unix milliseconds (the events are in the 365 days before)
 --   :seed     the seed (BENCH_SEED): the same seed gives the same rows
---   :reporter the account id written as reporter and actor (a bench account)
+--   :reporter the account id of the actor of every step and the reporter of hotline events
+--             (a bench account); the patrol events' reporter is one of their grid's workers
+--             (below)
 -- Deterministic: a Lehmer generator of the event number and the seed, no random().
 --
 -- The mix follows the seeds of the issue (grid workers solve most of it in their grid):
@@ -61,6 +63,19 @@ ALTER TABLE e ADD COLUMN t_close INTEGER;
 UPDATE e SET t_pass = COALESCE(t_feedback2, t_feedback) + 7200000,
              t_close = COALESCE(t_feedback2, t_feedback) + 10800000;
 
+-- The reporter: one of the grid's workers for what a patrol found (the demo's staff have no
+-- accounts: their staff id + 1,000,000 stands for one, so that the KPIs by worker have the
+-- city's 9,889 workers to count), the bench account for the hotline's events.
+CREATE TEMP TABLE wk AS
+SELECT grid_code, staff_id, row_number() OVER (PARTITION BY grid_code ORDER BY staff_id) AS k,
+       count(*) OVER (PARTITION BY grid_code) AS n
+FROM grid_assignment WHERE role = 'worker' AND until IS NULL;
+CREATE INDEX temp.wk_grid ON wk(grid_code, k);
+ALTER TABLE e ADD COLUMN reporter INTEGER;
+UPDATE e SET reporter = CASE WHEN kind = 'normal' AND p % 2 = 1 THEN :reporter ELSE COALESCE(
+    (SELECT 1000000 + wk.staff_id FROM wk WHERE wk.grid_code = e.grid_code
+     AND wk.k = e.id % wk.n + 1), :reporter) END;
+
 CREATE TEMP TABLE step(k INTEGER PRIMARY KEY, action TEXT, from_state TEXT, to_state TEXT);
 INSERT INTO step VALUES (1, 'accept', 'reported', 'accepted'), (2, 'file', 'accepted', 'filed'),
     (3, 'dispatch', 'filed', 'dispatched'), (4, 'sign', 'dispatched', 'handling'),
@@ -86,7 +101,7 @@ INSERT INTO event(id, kind, source, category_kind, category_code, category_name,
     filed_at, dispatched_at)
 SELECT e.id, e.kind, CASE WHEN e.kind = 'normal' AND e.p % 2 = 1 THEN 'hotline' ELSE 'patrol' END,
     'event', e.cat, c.name, c.department, 'normal', 'bench event ' || e.id, '', '', e.lon, e.lat,
-    e.grid_code, :reporter,
+    e.grid_code, e.reporter,
     CASE e.kind WHEN 'report_only' THEN 'recorded' WHEN 'self_resolved' THEN 'closed'
         ELSE COALESCE((SELECT to_state FROM step WHERE step.k = l.k), 'reported') END,
     'grid', 0,
