@@ -1121,7 +1121,19 @@ static bool china_midnight(int64_t ms)
     return (ms + CN_OFFSET_MS) % DAY_MS == 0;
 }
 
-static void add_day(json_t *list, int64_t day)
+/* Appends bucket name with sign to *list (n used, *cap allocated). */
+static void add_bucket(struct cg_event__bucket **list, size_t *n, size_t *cap, const char *name,
+                       int sign)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 32;
+        *list = cg_realloc(*list, *cap * sizeof(**list));
+    }
+    snprintf((*list)[*n].name, sizeof((*list)[*n].name), "%s", name);
+    (*list)[(*n)++].sign = sign;
+}
+
+static void add_day(struct cg_event__bucket **list, size_t *n, size_t *cap, int64_t day, int sign)
 {
     time_t secs = (time_t)(day * 86400);
     struct tm tm;
@@ -1129,20 +1141,20 @@ static void add_day(json_t *list, int64_t day)
 
     gmtime_r(&secs, &tm);
     snprintf(b, sizeof(b), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-    json_array_append_new(list, json_string(b));
+    add_bucket(list, n, cap, b, sign);
 }
 
 /*
- * The roll-up buckets of [from, to), both China midnights, as JSON arrays
- * (owned by the caller, free()): *out_all the buckets to read, *out_minus
- * those among them to subtract. Each month the period touches is its month
- * row when whole; when partly inside, the days inside or, when fewer, the
- * month minus the days outside: at most 15 day rows at each end.
+ * The roll-up buckets of [from, to), both China midnights, each with its sign (an array
+ * owned by the caller, free(); *out_n of them). Each month the period touches is its month
+ * row when whole; when partly inside, the days inside or, when fewer, the month minus the
+ * days outside: at most 15 day rows at each end.
  */
-static void buckets_of(int64_t from, int64_t to, char **out_all, char **out_minus)
+static struct cg_event__bucket *buckets_of(int64_t from, int64_t to, size_t *out_n)
 {
     int64_t d = (from + CN_OFFSET_MS) / DAY_MS, end = (to + CN_OFFSET_MS) / DAY_MS;
-    json_t *all = json_array(), *minus = json_array();
+    struct cg_event__bucket *list = NULL;
+    size_t n = 0, cap = 0;
 
     while (d < end) {
         time_t secs = (time_t)(d * 86400);
@@ -1162,23 +1174,20 @@ static void buckets_of(int64_t from, int64_t to, char **out_all, char **out_minu
         snprintf(month, sizeof(month), "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
         if ((b - a) * 2 <= m1 - m0 && b - a < m1 - m0) {
             for (int64_t i = a; i < b; i++) {
-                add_day(all, i);
+                add_day(&list, &n, &cap, i, 1);
             }
         } else {
-            json_array_append_new(all, json_string(month));
+            add_bucket(&list, &n, &cap, month, 1);
             for (int64_t i = m0; i < m1; i++) {
                 if (i < a || i >= b) {
-                    add_day(all, i);
-                    add_day(minus, i);
+                    add_day(&list, &n, &cap, i, -1);
                 }
             }
         }
         d = m1;
     }
-    *out_all = json_dumps(all, JSON_COMPACT);
-    *out_minus = json_dumps(minus, JSON_COMPACT);
-    json_decref(all);
-    json_decref(minus);
+    *out_n = n;
+    return list;
 }
 
 /*
@@ -1300,15 +1309,12 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
     cg_time_iso(to, t, sizeof(t));
     if (china_midnight(from) && china_midnight(to) && !scan &&
         rollup_plan((enum cg_event__by)by, &scope, key, sizeof(key), &rq)) {
-        char *all, *minus;
+        struct cg_event__bucket *buckets = buckets_of(from, to, &rq.n_buckets);
 
-        buckets_of(from, to, &all, &minus);
-        rq.buckets = all;
-        rq.minus = minus;
+        rq.buckets = buckets;
         source = "rollup";
         rc = cg_event__kpi_rollup(ev->db, &rq, kpi_row, &c, err);
-        free(all);
-        free(minus);
+        free(buckets);
     } else {
         rc = cg_event__kpi_scan(ev->db, (enum cg_event__by)by, &scope, f, t, kpi_row, &c, err);
     }

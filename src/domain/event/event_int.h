@@ -145,20 +145,26 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
 int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
                             const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err);
 
+/* A roll-up bucket of a period: a China day or month, added or subtracted (Jan. less the 31st). */
+struct cg_event__bucket {
+    char name[16]; /* "2026-01" or "2026-01-31" */
+    int sign;      /* 1 or -1 */
+};
+
 /*
  * What to read of the roll-ups (table event_rollup, migration 0010): rows of
- * target (dim, lvl) in the buckets of a JSON array of China days and months
- * (less those of minus), whose area starts with prefix and (when key is not NULL) of that key,
- * summed per group: 0 the area, 1 its village, 2 its town, 3 the key.
+ * target (dim, lvl) in the buckets, each with its sign, whose area starts with prefix and
+ * (when key is not NULL) of that key, summed per group: 0 the area, 1 its village, 2 its
+ * town, 3 the key.
  */
 struct cg_event__rollup_query {
-    int dim;             /* 0 the area, 1 a department in it, 2 a reporter in a grid */
-    int lvl;             /* 0 city, 1 town, 2 village, 3 grid */
-    int group;           /* 0 area, 1 village, 2 town, 3 key */
-    const char *buckets; /* JSON array: ["2026-01", "2026-02-01", ...] */
-    const char *minus;   /* JSON array: those of buckets subtracted ("2026-01-31": Jan. less) */
-    const char *prefix;  /* of the area ("" for all) */
-    const char *key;     /* NULL for any */
+    int dim;   /* 0 the area, 1 a department in it, 2 a reporter in a grid */
+    int lvl;   /* 0 city, 1 town, 2 village, 3 grid */
+    int group; /* 0 area, 1 village, 2 town, 3 key */
+    const struct cg_event__bucket *buckets;
+    size_t n_buckets;
+    const char *prefix; /* of the area ("" for all) */
+    const char *key;    /* NULL for any */
 };
 int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
                          cg_event__kpi_fn *fn, void *ctx, struct cg_error *err);

@@ -521,28 +521,15 @@ static int kpi_cmp(const void *a, const void *b)
     return strcmp(((const struct cg_event__kpi *)a)->key, ((const struct cg_event__kpi *)b)->key);
 }
 
-/* 0 when bucket is not in all; else -1 when it is in minus, 1 when not. */
-static int bucket_sign(json_t *all, json_t *minus, const char *bucket)
+/* The sign of bucket in q (0: not one of the period's buckets). */
+static int bucket_sign(const struct cg_event__rollup_query *q, const char *bucket)
 {
-    size_t i;
-    json_t *v;
-    int sign = 0;
-
-    json_array_foreach(all, i, v)
-    {
-        if (!strcmp(json_string_value(v) ? json_string_value(v) : "", bucket)) {
-            sign = 1;
-            break;
+    for (size_t i = 0; i < q->n_buckets; i++) {
+        if (!strcmp(q->buckets[i].name, bucket)) {
+            return q->buckets[i].sign;
         }
     }
-    json_array_foreach(minus, i, v)
-    {
-        if (sign && !strcmp(json_string_value(v) ? json_string_value(v) : "", bucket)) {
-            sign = -1;
-            break;
-        }
-    }
-    return sign;
+    return 0;
 }
 
 int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
@@ -551,29 +538,22 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     struct kpi_groups g = {0};
     struct cg_conn *c = NULL;
     struct cg_stmt *st = NULL;
-    json_t *all = json_loads(q->buckets, 0, NULL);
-    json_t *minus = json_loads(q->minus ? q->minus : "[]", 0, NULL);
     char end[40];
-    size_t i;
-    json_t *v;
     int rc = cg_db_reader(db, &c, err);
 
     CG_ASSERT(q->group >= 0 && q->group <= 3);
-    CG_ASSERT(json_is_array(all) && json_is_array(minus));
     snprintf(end, sizeof(end), "%s:", q->prefix);
     rc = rc ? rc : cg_db_exec(c, "BEGIN", err);
-    json_array_foreach(all, i, v)
-    {
-        const char *bucket = json_string_value(v);
-        int sign = bucket_sign(all, minus, bucket ? bucket : "");
+    for (size_t i = 0; !rc && i < q->n_buckets; i++) {
+        const char *bucket = q->buckets[i].name;
+        int sign = q->buckets[i].sign;
 
-        rc = rc ? rc
-                : cg_db_prepare_bind(c,
-                                     "SELECT area, key, " KPI_COUNTS " FROM event_rollup"
-                                     " WHERE dim = ?1 AND lvl = ?2 AND bucket = ?3"
-                                     " AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)",
-                                     &st, err, "iitttt", (int64_t)q->dim, (int64_t)q->lvl, bucket,
-                                     q->prefix, end, q->key);
+        rc = cg_db_prepare_bind(c,
+                                "SELECT area, key, " KPI_COUNTS " FROM event_rollup"
+                                " WHERE dim = ?1 AND lvl = ?2 AND bucket = ?3"
+                                " AND area >= ?4 AND area < ?5 AND (?6 IS NULL OR key = ?6)",
+                                &st, err, "iitttt", (int64_t)q->dim, (int64_t)q->lvl, bucket,
+                                q->prefix, end, q->key);
         while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
             rc = 0;
             group_add(&g, q->group, st, 2, sign);
@@ -594,7 +574,7 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
                                  &st, err, "iittt", (int64_t)q->dim, (int64_t)q->lvl, q->prefix,
                                  end, q->key);
     while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
-        int sign = bucket_sign(all, minus, cg_db_column_text(st, 0));
+        int sign = bucket_sign(q, cg_db_column_text(st, 0));
 
         rc = 0;
         if (sign) {
@@ -624,8 +604,6 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     }
     free(g.slot);
     free(g.used);
-    json_decref(all);
-    json_decref(minus);
     return rc;
 }
 
