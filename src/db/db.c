@@ -15,7 +15,6 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <sys/prctl.h>
-#include <time.h>
 
 #define STMT_CACHE_SLOTS 64
 
@@ -644,7 +643,6 @@ void cg_db_close(struct cg_db *db)
         db->conns = c->next;
         conn_free(c);
     }
-
     pthread_cond_destroy(&db->queue_cond);
     pthread_mutex_destroy(&db->lock);
     free(db->path);

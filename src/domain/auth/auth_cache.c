@@ -6,11 +6,12 @@
  * An entry is used for at most CACHE_TTL_MS, and only while no account or session has
  * changed since it was loaded: every write of the auth module that can change a
  * principal (sign-out, roles, status, password, second factor, scope, sweep) moves the
- * process-wide generation below, before its write and again after the commit, and an
- * entry remembers the generation read before its load began. So a change made by this
- * process is seen by the next request; a change made by another process (the civgrid
- * CLI on the same database) within CACHE_TTL_MS. The expiry and idle checks run on the
- * cached row at every request, as they did on the loaded one.
+ * process-wide generation below once its write is committed, and an entry remembers the
+ * generation read before its load began: an entry loaded before a commit is never used
+ * after it (a load that began before and ended after it stored an older generation). So a
+ * change made by this process is seen by the next request; a change made by another
+ * process (the civgrid CLI on the same database) within CACHE_TTL_MS. The expiry and idle
+ * checks run on the cached row at every request, as they did on the loaded one.
  *
  * The generation is one of the few named pieces of global state: the grid module
  * changes scopes inside its own write jobs (cg_auth_follow_scope), without a handle to

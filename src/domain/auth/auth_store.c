@@ -79,15 +79,13 @@ struct failed_job {
 
 /*
  * A write that may change what a session may do (its account's status, roles, scope,
- * password or second factor, or the session itself): cached principals are dropped
- * before it and again once it is committed (auth_cache.c).
+ * password or second factor, or the session itself): cached principals are dropped once it
+ * is committed (auth_cache.c).
  */
 static int changing_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error *err)
 {
-    int rc;
+    int rc = cg_db_write(db, fn, ctx, err);
 
-    cg_auth__cache_changed();
-    rc = cg_db_write(db, fn, ctx, err);
     cg_auth__cache_changed();
     return rc;
 }
@@ -866,7 +864,6 @@ int cg_auth_follow_scope(struct cg_conn *c, int64_t account_id, const char *grid
                             "an administrator's account cannot serve a grid; link another account");
     }
     now_iso(now);
-    cg_auth__cache_changed(); /* and cg_auth_scopes_changed() after the commit */
     rc = cg_db_run(c,
                    "UPDATE account SET scope_kind = ?2, scope_ref = ?3, updated_at = ?4"
                    " WHERE id = ?1",

@@ -165,6 +165,18 @@ struct assign_job {
     bool end; /* unassign */
 };
 
+/*
+ * A write whose job may run follow_scope(): once it is committed, the accounts' cached
+ * sessions are told (cg_auth_scopes_changed()), so the next request sees the new scope.
+ */
+static int scope_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error *err)
+{
+    int rc = cg_db_write(db, fn, ctx, err);
+
+    cg_auth_scopes_changed();
+    return rc;
+}
+
 static int assign_run(struct cg_conn *c, void *ctx, struct cg_error *err)
 {
     struct assign_job *j = ctx;
@@ -246,10 +258,8 @@ int cg_grid__staff_assign(struct cg_db *db, const struct cg_principal *actor, co
                           struct cg_error *err)
 {
     struct assign_job j = {actor, code, role, remote, staff_id, false};
-    int rc = cg_db_write(db, assign_run, &j, err);
 
-    cg_auth_scopes_changed(); /* the scopes of its staff may have changed */
-    return rc;
+    return scope_write(db, assign_run, &j, err);
 }
 
 int cg_grid__staff_unassign(struct cg_db *db, const struct cg_principal *actor, const char *code,
@@ -257,10 +267,8 @@ int cg_grid__staff_unassign(struct cg_db *db, const struct cg_principal *actor, 
                             struct cg_error *err)
 {
     struct assign_job j = {actor, code, role, remote, staff_id, true};
-    int rc = cg_db_write(db, assign_run, &j, err);
 
-    cg_auth_scopes_changed(); /* the scopes of its staff may have changed */
-    return rc;
+    return scope_write(db, assign_run, &j, err);
 }
 
 int cg_grid_staff_list(struct cg_db *db, const struct cg_principal *actor, const char *prefix,
@@ -366,10 +374,8 @@ int cg_grid__retire(struct cg_db *db, const struct cg_principal *actor, const ch
                     const char *remote, struct cg_error *err)
 {
     struct retire_job j = {actor, code, remote};
-    int rc = cg_db_write(db, retire_run, &j, err);
 
-    cg_auth_scopes_changed(); /* the scopes of its staff may have changed */
-    return rc;
+    return scope_write(db, retire_run, &j, err);
 }
 
 /* ---- duty lists ------------------------------------------------------------------------- */
