@@ -183,7 +183,9 @@ static bool probe_jpeg(const unsigned char *p, size_t len, uint32_t *w, uint32_t
 
 static bool probe_webp(const unsigned char *p, size_t len, uint32_t *w, uint32_t *h)
 {
-    if (len < 30) {
+    /* The header read below must lie inside the RIFF as it declares itself: what follows the
+       RIFF is not the image (libwebp and the metadata strip both stop there). */
+    if (len < 30 || le32(p + 4) < 30 - 8) {
         return false;
     }
     if (!memcmp(p + 12, "VP8 ", 4)) {

@@ -152,6 +152,17 @@ static void test_probe_limits_and_bombs(void **state)
                                     "\0\0\0\0",
                                     33, &type, &w, &h, &err),
                      CG_EINVAL);
+    /* A WebP whose RIFF ends before its image header (found by fuzzing: the strip, which
+       stops at the RIFF's end, left no image of what the probe had read past it). */
+    {
+        unsigned char *webp = make_image(8, 8, 'w', &n);
+
+        webp[4] = 4;
+        webp[5] = webp[6] = webp[7] = 0;
+        cg_error_clear(&err);
+        assert_int_equal(cg_media_probe(webp, n, &type, &w, &h, &err), CG_EINVAL);
+        gdFree(webp);
+    }
 }
 
 static void test_decode_and_thumbnail(void **state)
