@@ -141,15 +141,21 @@ int cg_api_event_machine(struct cg_req *req, struct cg_error *err)
 int cg_api_event_kpi(struct cg_req *req, struct cg_error *err)
 {
     struct cg_app *app = cg_req_app(req);
-    struct cg_event_kpi_query q = {cg_req_query(req, "by"), cg_req_query(req, "from"),
-                                   cg_req_query(req, "to"), cg_req_query(req, "within")};
+    struct cg_event_kpi_query q = {.by = cg_req_query(req, "by"),
+                                   .from = cg_req_query(req, "from"),
+                                   .to = cg_req_query(req, "to"),
+                                   .within = cg_req_query(req, "within"),
+                                   .order = cg_req_query(req, "order")};
     json_t *out = NULL;
-    int rc = 0;
+    int rc = cg_req_query_int(req, "limit", 1, 100000, &q.limit, err);
 
     if (q.within && (!*q.within || strlen(q.within) > 16 ||
                      strspn(q.within, "0123456789") != strlen(q.within))) {
-        rc = cg_error_field(err, CG_EINVAL, "within", "'within' must be a division or grid code");
+        rc = rc ? rc
+                : cg_error_field(err, CG_EINVAL, "within",
+                                 "'within' must be a division or grid code");
     }
+    rc = rc ? rc : cg_req_query_int(req, "offset", 0, INT64_MAX, &q.offset, err);
     rc = rc ? rc : cg_event_kpi(app->events, cg_req_user(req), &q, &out, err);
     return rc ? rc : cg_reply_json(req, 200, out);
 }

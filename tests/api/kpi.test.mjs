@@ -145,3 +145,52 @@ test('the dashboard: today, this month, open events by state, warnings', async (
   const w = await other.get('/api/v1/dashboard');
   assert.equal(w.status, 403, 'grid workers do not read statistics');
 });
+
+test('rankings: rows sorted by any figure, then paged; totals and group counts cover them all', async () => {
+  const all = await duty.get(`/api/v1/kpi?by=worker&${ALL}`);
+  assert.equal(all.json.order, 'key');
+  assert.equal(all.json.limit, null, 'no limit asked: every group');
+  assert.equal(all.json.groups, all.json.rows.length);
+  const keys = all.json.rows.map((x) => x.key);
+  assert.deepEqual(keys, [...keys].sort(), 'by key unless asked otherwise');
+
+  const top = await duty.get(`/api/v1/kpi?by=worker&${ALL}&order=-reported`);
+  assert.equal(top.status, 200, top.text);
+  assert.equal(top.json.rows[0].key, String(worker.account.id), 'the busiest reporter first');
+  const reported = top.json.rows.map((x) => x.reported);
+  assert.deepEqual(reported, [...reported].sort((a, b) => b - a));
+  for (let i = 1; i < top.json.rows.length; i++) {
+    const [a, b] = [top.json.rows[i - 1], top.json.rows[i]];
+    if (a.reported === b.reported) assert.ok(a.key < b.key, 'ties by key');
+  }
+  const up = await duty.get(`/api/v1/kpi?by=worker&${ALL}&order=reported`);
+  assert.equal(up.json.rows.at(-1).key, String(worker.account.id), 'ascending: the busiest last');
+
+  // a rate without a denominator (no 应结案) has no value and comes last both ways
+  for (const order of ['closure_rate', '-closure_rate']) {
+    const r = await duty.get(`/api/v1/kpi?by=worker&${ALL}&order=${order}`);
+    const rates = r.json.rows.map((x) => x.closure_rate);
+    const firstNull = rates.indexOf(null);
+    assert.ok(firstNull === -1 || rates.slice(firstNull).every((x) => x === null), `${order}: nulls last`);
+  }
+
+  // pages of the ranking: the same rows, a page at a time; totals and groups are the whole
+  const page1 = await duty.get(`/api/v1/kpi?by=worker&${ALL}&order=-reported&limit=1`);
+  const page2 = await duty.get(`/api/v1/kpi?by=worker&${ALL}&order=-reported&limit=1&offset=1`);
+  assert.equal(page1.json.limit, 1);
+  assert.equal(page2.json.offset, 1);
+  assert.deepEqual([...page1.json.rows, ...page2.json.rows], top.json.rows.slice(0, 2));
+  assert.equal(page1.json.groups, top.json.rows.length);
+  assert.deepEqual(page1.json.total, top.json.total);
+  const past = await duty.get(`/api/v1/kpi?by=worker&${ALL}&limit=5&offset=1000`);
+  assert.deepEqual(past.json.rows, [], 'a page past the end is empty, not an error');
+  const byKey = await duty.get(`/api/v1/kpi?by=grid&${ALL}&order=-key`);
+  assert.deepEqual(byKey.json.rows.map((x) => x.key), ['442000105207002', '442000105001001']);
+
+  for (const [q, field] of [['order=planet', 'order'], ['order=-', 'order'], ['limit=0', 'limit'],
+    ['limit=abc', 'limit'], ['limit=100001', 'limit'], ['offset=-1', 'offset'], ['offset=1.5', 'offset']]) {
+    const r = await duty.get(`/api/v1/kpi?by=worker&${ALL}&${q}`);
+    assert.equal(r.status, 400, `${q}: ${r.text}`);
+    assert.equal(r.json.error.field, field, q);
+  }
+});

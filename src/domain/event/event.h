@@ -115,6 +115,9 @@ struct cg_event_kpi_query {
     const char *from;   /* a date (the China day's start) or RFC 3339 UTC, inclusive */
     const char *to;     /* the same, exclusive */
     const char *within; /* a grid code prefix inside the actor's scope, or NULL */
+    const char *order;  /* a row field to sort by ("-" first: descending), NULL: by key */
+    int64_t limit;      /* rows to answer at most, 0: all */
+    int64_t offset;     /* rows to skip first (after sorting) */
 };
 
 /*
@@ -125,7 +128,10 @@ struct cg_event_kpi_query {
  * China midnight to China midnight is read from the roll-ups kept up to date
  * by every change (a few rows per group and month); any other period is
  * scanned from the events ("source": "rollup" or "scan"; docs/EVENTS.md).
- * {"by", "from", "to", "source", "rows": [...], "total": {...}}.
+ * Rows come in key order, or sorted by q->order (rates without a denominator last, ties by
+ * key), then paged by q->offset and q->limit; "groups" counts them all and "total" adds them
+ * all up. {"by", "from", "to", "source", "order", "groups", "offset", "limit", "rows": [...],
+ * "total": {...}}.
  */
 int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
                  const struct cg_event_kpi_query *q, json_t **out,

@@ -388,30 +388,53 @@ static const char *const kpi_scan_sql[] = {
     KPI_SCAN_SQL("COALESCE(CAST(reporter_id AS TEXT), '')"),
 };
 
-static int kpi_rows(struct cg_stmt *st, cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
+struct cg_event__kpi *cg_event__kpis_add(struct cg_event__kpis *l, const char *key, size_t len)
+{
+    struct cg_event__kpi *k;
+
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->rows = cg_realloc(l->rows, l->cap * sizeof(*l->rows));
+    }
+    k = &l->rows[l->n++];
+    memset(k, 0, sizeof(*k));
+    k->key = l->keys.len;
+    cg_str_add(&l->keys, key, len);
+    cg_str_addch(&l->keys, '\0');
+    return k;
+}
+
+void cg_event__kpis_free(struct cg_event__kpis *l)
+{
+    free(l->rows);
+    cg_str_release(&l->keys);
+    memset(l, 0, sizeof(*l));
+    cg_str_init(&l->keys, CG_STR_MAX_DEFAULT);
+}
+
+static int kpi_rows(struct cg_stmt *st, struct cg_event__kpis *out, struct cg_error *err)
 {
     int rc;
 
     while ((rc = cg_db_step(st, err)) == CG_DB_ROW) {
-        struct cg_event__kpi k = {0};
+        struct cg_event__kpi *k =
+            cg_event__kpis_add(out, cg_db_column_text(st, 0), cg_db_column_bytes(st, 0));
 
-        copy(st, 0, k.key, sizeof(k.key));
-        k.reported = cg_db_column_int64(st, 1);
-        k.filed = cg_db_column_int64(st, 2);
-        k.due = cg_db_column_int64(st, 3);
-        k.closed = cg_db_column_int64(st, 4);
-        k.on_time = cg_db_column_int64(st, 5);
-        k.rework = cg_db_column_int64(st, 6);
-        k.self_resolved = cg_db_column_int64(st, 7);
-        k.revisits = cg_db_column_int64(st, 8);
-        k.satisfaction_sum = cg_db_column_double(st, 9);
-        fn(ctx, &k);
+        k->reported = cg_db_column_int64(st, 1);
+        k->filed = cg_db_column_int64(st, 2);
+        k->due = cg_db_column_int64(st, 3);
+        k->closed = cg_db_column_int64(st, 4);
+        k->on_time = cg_db_column_int64(st, 5);
+        k->rework = cg_db_column_int64(st, 6);
+        k->self_resolved = cg_db_column_int64(st, 7);
+        k->revisits = cg_db_column_int64(st, 8);
+        k->satisfaction_sum = cg_db_column_double(st, 9);
     }
     return rc < 0 ? rc : 0;
 }
 
 int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_event__scope *scope,
-                       const char *from, const char *to, cg_event__kpi_fn *fn, void *ctx,
+                       const char *from, const char *to, struct cg_event__kpis *out,
                        struct cg_error *err)
 {
     struct cg_conn *c;
@@ -424,7 +447,7 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
     rc = rc ? rc
             : cg_db_prepare_bind(c, kpi_scan_sql[by], &st, err, "ttttti", from, to,
                                  scope->grid_prefix, end, scope->department, scope->owner_id);
-    rc = rc ? rc : kpi_rows(st, fn, ctx, err);
+    rc = rc ? rc : kpi_rows(st, out, err);
     cg_db_finalize(st);
     return rc;
 }
@@ -444,67 +467,71 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
     "reported, filed, due, closed, on_time, rework, self_resolved, revisits, satisfaction"
 
 struct kpi_groups {
-    struct cg_event__kpi *slot; /* open addressing on the key; "" key and !used: empty */
-    bool *used;
-    size_t cap, n;
+    struct cg_event__kpis *list; /* the groups */
+    uint32_t *slot;              /* open addressing: 1 + the row's index, 0 empty */
+    size_t cap;
 };
 
-static uint64_t key_hash(const char *k)
+static uint64_t key_hash(const char *k, size_t len)
 {
     uint64_t h = 14695981039346656037ull; /* FNV-1a */
 
-    for (; *k; k++) {
-        h = (h ^ (unsigned char)*k) * 1099511628211ull;
+    for (size_t i = 0; i < len; i++) {
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
     }
     return h;
 }
 
-static struct cg_event__kpi *group_at(struct kpi_groups *g, const char *key)
+static void groups_index(struct kpi_groups *g, size_t row)
 {
+    const char *key = cg_event__kpi_key(g->list, &g->list->rows[row]);
+    size_t i = key_hash(key, strlen(key)) & (g->cap - 1);
+
+    while (g->slot[i]) {
+        i = (i + 1) & (g->cap - 1);
+    }
+    g->slot[i] = (uint32_t)(row + 1);
+}
+
+/* The group of key (len bytes, not terminated), made when new. */
+static struct cg_event__kpi *group_at(struct kpi_groups *g, const char *key, size_t len)
+{
+    struct cg_event__kpis *l = g->list;
     size_t i;
 
-    if ((g->n + 1) * 2 > g->cap) {
-        struct kpi_groups bigger = {cg_calloc(g->cap ? g->cap * 2 : 256, sizeof(*g->slot)),
-                                    cg_calloc(g->cap ? g->cap * 2 : 256, sizeof(bool)),
-                                    g->cap ? g->cap * 2 : 256, 0};
-
-        for (size_t j = 0; j < g->cap; j++) {
-            if (g->used[j]) {
-                *group_at(&bigger, g->slot[j].key) = g->slot[j];
-            }
-        }
+    if ((l->n + 1) * 2 > g->cap) {
+        g->cap = g->cap ? g->cap * 2 : 1024;
         free(g->slot);
-        free(g->used);
-        *g = bigger;
-    }
-    for (i = key_hash(key) & (g->cap - 1); g->used[i]; i = (i + 1) & (g->cap - 1)) {
-        if (!strcmp(g->slot[i].key, key)) {
-            return &g->slot[i];
+        g->slot = cg_calloc(g->cap, sizeof(*g->slot));
+        for (size_t j = 0; j < l->n; j++) {
+            groups_index(g, j);
         }
     }
-    g->used[i] = true;
-    g->n++;
-    memset(&g->slot[i], 0, sizeof(g->slot[i]));
-    snprintf(g->slot[i].key, sizeof(g->slot[i].key), "%s", key);
-    return &g->slot[i];
+    for (i = key_hash(key, len) & (g->cap - 1); g->slot[i]; i = (i + 1) & (g->cap - 1)) {
+        struct cg_event__kpi *k = &l->rows[g->slot[i] - 1];
+        const char *have = cg_event__kpi_key(l, k);
+
+        if (!memcmp(have, key, len) && !have[len]) {
+            return k;
+        }
+    }
+    g->slot[i] = (uint32_t)(l->n + 1);
+    return cg_event__kpis_add(l, key, len);
 }
 
 /* Adds sign times the counts in columns first.. of st to the group of area/key. */
 static void group_add(struct kpi_groups *g, int group, struct cg_stmt *st, int first, int sign)
 {
     static const size_t group_len[] = {0, 12, 9};
-    char key[EV_NAME];
+    int col = group == 3 ? first - 1 : first - 2;
+    const char *key = cg_db_column_text(st, col);
+    size_t len = cg_db_column_bytes(st, col);
     struct cg_event__kpi *k;
 
-    if (group == 3) {
-        copy(st, first - 1, key, sizeof(key));
-    } else {
-        copy(st, first - 2, key, sizeof(key));
-        if (group_len[group] && strlen(key) > group_len[group]) {
-            key[group_len[group]] = 0;
-        }
+    if (group != 3 && group_len[group] && len > group_len[group]) {
+        len = group_len[group];
     }
-    k = group_at(g, key);
+    k = group_at(g, key, len);
     k->reported += sign * cg_db_column_int64(st, first);
     k->filed += sign * cg_db_column_int64(st, first + 1);
     k->due += sign * cg_db_column_int64(st, first + 2);
@@ -514,11 +541,6 @@ static void group_add(struct kpi_groups *g, int group, struct cg_stmt *st, int f
     k->self_resolved += sign * cg_db_column_int64(st, first + 6);
     k->revisits += sign * cg_db_column_int64(st, first + 7);
     k->satisfaction_sum += sign * cg_db_column_double(st, first + 8);
-}
-
-static int kpi_cmp(const void *a, const void *b)
-{
-    return strcmp(((const struct cg_event__kpi *)a)->key, ((const struct cg_event__kpi *)b)->key);
 }
 
 /* The sign of bucket in q (0: not one of the period's buckets). */
@@ -533,9 +555,9 @@ static int bucket_sign(const struct cg_event__rollup_query *q, const char *bucke
 }
 
 int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *q,
-                         cg_event__kpi_fn *fn, void *ctx, struct cg_error *err)
+                         struct cg_event__kpis *out, struct cg_error *err)
 {
-    struct kpi_groups g = {0};
+    struct kpi_groups g = {out, NULL, 0};
     struct cg_conn *c = NULL;
     struct cg_stmt *st = NULL;
     char end[40];
@@ -588,22 +610,7 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
 
         (void)cg_db_exec(c, "COMMIT", &ignored); /* ends the read transaction (or fails: none) */
     }
-    if (!rc && g.n) {
-        /* In key order, as GROUP BY ... ORDER BY gave them. */
-        size_t n = 0;
-
-        for (size_t j = 0; j < g.cap; j++) {
-            if (g.used[j]) {
-                g.slot[n++] = g.slot[j];
-            }
-        }
-        qsort(g.slot, n, sizeof(*g.slot), kpi_cmp);
-        for (size_t j = 0; j < n; j++) {
-            fn(ctx, &g.slot[j]);
-        }
-    }
     free(g.slot);
-    free(g.used);
     return rc;
 }
 

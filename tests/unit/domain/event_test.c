@@ -780,7 +780,7 @@ static void china_date(int64_t day, char *out, size_t size)
 static int compare_kpis(struct fixture *f, const struct cg_principal *p, const char *by,
                         const char *from, const char *to)
 {
-    struct cg_event_kpi_query q = {by, from, to, NULL};
+    struct cg_event_kpi_query q = {.by = by, .from = from, .to = to};
     struct cg_error err = CG_ERROR_INIT;
     json_t *a = NULL, *b = NULL;
     int rollup;
@@ -864,14 +864,16 @@ static void build_history(struct history *h)
         walk(h);
     }
     /*
-     * Spread the history over two months: every event's times move by a
-     * random number of hours (its due time and closure a little more), through
-     * plain UPDATEs, which the roll-ups follow as they follow the workflow.
+     * Spread the history over two months (odd ids) and over the year before
+     * (even ids: the year roll-ups less the months outside a period): every
+     * event's times move by a random number of hours (its due time and closure
+     * a little more), through plain UPDATEs, which the roll-ups follow as they
+     * follow the workflow.
      */
     for (int64_t id = 1; id <= 200; id++) {
         char sql[700];
-        int a = -(int)(rnd(&h->seed) % (50 * 24)), b = (int)(rnd(&h->seed) % 145) - 72,
-            c = (int)(rnd(&h->seed) % 97);
+        int a = -(int)(rnd(&h->seed) % ((id % 2 ? 50 : 400) * 24)),
+            b = (int)(rnd(&h->seed) % 145) - 72, c = (int)(rnd(&h->seed) % 97);
 
         snprintf(sql, sizeof(sql),
                  "UPDATE event SET created_at = strftime('%%Y-%%m-%%dT%%H:%%M:%%fZ', created_at,"
@@ -934,6 +936,24 @@ static void test_kpi_rollups_match_the_scan(void **state)
         }
     }
     assert_true(rollups > 40 * 20); /* only department by worker, own by department scanned */
+    /* periods of many months: a year row less the months and days outside, or across years */
+    for (int i = 0; i < 12; i++) {
+        /* even: ending inside the history (the months after it are subtracted) */
+        int64_t d2 = i % 2 ? 0 : today - (int64_t)(rnd(&h.seed) % 40);
+        int64_t d1 = i % 2 ? today - 400 + (int64_t)(rnd(&h.seed) % 380)
+                           : d2 - 150 - (int64_t)(rnd(&h.seed) % 300);
+
+        d2 = i % 2 ? d1 + 150 + (int64_t)(rnd(&h.seed) % 400) : d2;
+        char from[40], to[40];
+
+        china_date(d1, from, sizeof(from));
+        china_date(d2, to, sizeof(to));
+        for (size_t p = 0; p < CG_ARRAY_LEN(ps); p++) {
+            for (size_t b = 0; b < CG_ARRAY_LEN(bys); b++) {
+                compare_kpis(f, ps[p], bys[b], from, to);
+            }
+        }
+    }
     compare_kpis(f, &everyone, "town", "2000-01-01", "2100-01-01");
     compare_open(f, &everyone, "", NULL, 0);
     compare_open(f, &h.c.duty, "442000105", NULL, 0);
@@ -988,12 +1008,78 @@ static int64_t count_rows(struct fixture *f, const char *sql)
 static json_t *kpi_of(struct fixture *f, const struct cg_principal *p, const char *by,
                       const char *from, const char *to)
 {
-    struct cg_event_kpi_query q = {by, from, to, NULL};
+    struct cg_event_kpi_query q = {.by = by, .from = from, .to = to};
     struct cg_error err = CG_ERROR_INIT;
     json_t *out = NULL;
 
     assert_int_equal(cg_event_kpi(f->ev, p, &q, &out, &err), 0);
     return out;
+}
+
+/*
+ * Rankings: a page of rows sorted by a figure (kept in a heap of offset + limit on the way)
+ * is that slice of all the rows sorted the same way, for every field, both ways.
+ */
+static void test_kpi_pages_are_slices_of_the_ranking(void **state)
+{
+    static const char *const fields[] = {
+        "reported",     "filed",        "due",    "closed",        "closed_on_time",
+        "closure_rate", "on_time_rate", "rework", "self_resolved", "self_resolution_rate",
+        "revisits",     "satisfaction", "key"};
+    static const char *const bys[] = {"grid", "worker", "department"};
+    struct fixture *f = *state;
+    struct history h = {.f = f, .seed = 20261203};
+    struct cg_principal everyone;
+    static const char *const stats[] = {"stats.read", NULL};
+    struct cg_error err = CG_ERROR_INIT;
+    int pages = 0;
+
+    build_history(&h);
+    test_principal(&everyone, 0, "everyone", CG_SCOPE_ALL, "", stats);
+    for (size_t b = 0; b < CG_ARRAY_LEN(bys); b++) {
+        for (size_t i = 0; i < CG_ARRAY_LEN(fields) * 2; i++) {
+            char order[40];
+            struct cg_event_kpi_query q = {
+                .by = bys[b], .from = "2000-01-01", .to = "2100-01-01", .order = order};
+            json_t *all = NULL, *rows;
+            size_t n;
+
+            snprintf(order, sizeof(order), "%s%s", i % 2 ? "-" : "", fields[i / 2]);
+            assert_int_equal(cg_event_kpi(f->ev, &everyone, &q, &all, &err), 0);
+            rows = json_object_get(all, "rows");
+            n = json_array_size(rows);
+            assert_int_equal(json_integer_value(json_object_get(all, "groups")), (json_int_t)n);
+            for (int64_t offset = 0; offset <= 3; offset++) {
+                for (int64_t limit = 1; limit <= 3; limit++) {
+                    json_t *page = NULL, *want = json_array();
+
+                    q.offset = offset;
+                    q.limit = limit;
+                    assert_int_equal(cg_event_kpi(f->ev, &everyone, &q, &page, &err), 0);
+                    for (size_t j = (size_t)offset; j < n && j < (size_t)(offset + limit); j++) {
+                        json_array_append(want, json_array_get(rows, j));
+                    }
+                    if (!json_equal(want, json_object_get(page, "rows"))) {
+                        char *x = json_dumps(want, JSON_COMPACT);
+                        char *y = json_dumps(json_object_get(page, "rows"), JSON_COMPACT);
+
+                        fail_msg("by %s order %s offset %lld limit %lld:\nwant %s\ngot  %s", bys[b],
+                                 order, (long long)offset, (long long)limit, x, y);
+                    }
+                    assert_true(
+                        json_equal(json_object_get(all, "total"), json_object_get(page, "total")));
+                    pages += n > (size_t)(offset + limit);
+                    json_decref(want);
+                    json_decref(page);
+                }
+            }
+            q.offset = 0;
+            q.limit = 0;
+            json_decref(all);
+        }
+    }
+    assert_true(pages > 100); /* most pages leave groups out: the heap replaced rows */
+    cast_free(&h.c);
 }
 
 static void test_rollup_check_and_rebuild(void **state)
@@ -1119,6 +1205,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_risk_repeats_by_the_same_person, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sweep_warns_once_and_supervises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kpi_rollups_match_the_scan, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_kpi_pages_are_slices_of_the_ranking, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_check_and_rebuild, setup, teardown),
     };
 
