@@ -32,6 +32,7 @@ struct cg_conn {
     struct cg_stmt cache[STMT_CACHE_SLOTS]; /* open-addressed by SQL text pointer */
     struct cg_conn *next;                   /* in db->conns (every connection) */
     struct cg_conn *next_idle;              /* in db->idle (readers whose thread exited) */
+    int read_depth;                         /* cg_db_read_begin() calls not ended yet */
 };
 
 struct write_job {
@@ -167,6 +168,28 @@ int cg_db_reader(struct cg_db *db, struct cg_conn **out_conn, struct cg_error *e
     }
     *out_conn = c;
     return 0;
+}
+
+int cg_db_read_begin(struct cg_db *db, struct cg_conn **out_conn, struct cg_error *err)
+{
+    int rc = cg_db_reader(db, out_conn, err);
+
+    if (!rc && (*out_conn)->read_depth++ == 0) {
+        rc = cg_db_exec(*out_conn, "BEGIN", err);
+        if (rc) {
+            (*out_conn)->read_depth = 0;
+        }
+    }
+    return rc;
+}
+
+void cg_db_read_end(struct cg_conn *conn)
+{
+    if (conn && conn->read_depth > 0 && --conn->read_depth == 0) {
+        struct cg_error ignored = CG_ERROR_INIT;
+
+        (void)cg_db_exec(conn, "COMMIT", &ignored); /* a read transaction: nothing to lose */
+    }
 }
 
 /* ---- statements ------------------------------------------------------------------------- */

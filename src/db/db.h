@@ -58,6 +58,19 @@ void cg_db_close(struct cg_db *db);
  */
 int cg_db_reader(struct cg_db *db, struct cg_conn **out_conn, struct cg_error *err) CG_MUST_CHECK;
 
+/*
+ * A read transaction on the calling thread's connection: the reads until the matching
+ * cg_db_read_end() see one snapshot of the database, and pay once for taking it. Each
+ * statement outside one is a transaction of its own, and under a busy writer every one of
+ * them takes the WAL read lock again and finds its page cache dropped (the database changed):
+ * an event report's seven reads did that seven times. Nests (only the outermost begins and
+ * ends); keep it short, a snapshot held open holds back the WAL checkpoint.
+ */
+int cg_db_read_begin(struct cg_db *db, struct cg_conn **out_conn,
+                     struct cg_error *err) CG_MUST_CHECK;
+/* Ends the read transaction of cg_db_read_begin() (when outermost). NULL-safe. */
+void cg_db_read_end(struct cg_conn *conn);
+
 /* ---- writes ----------------------------------------------------------------------------- */
 
 /*

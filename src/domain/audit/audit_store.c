@@ -148,14 +148,9 @@ int cg_audit__walk(struct cg_db *db, cg_audit__row_fn *fn, void *ctx, struct cg_
     struct cg_audit__anchor anchor;
     struct cg_conn *c;
     struct cg_stmt *st = NULL;
-    struct cg_error ignored = CG_ERROR_INIT;
-    int rc = cg_db_reader(db, &c, err);
-
-    if (rc) {
-        return rc;
-    }
     /* One snapshot for the anchor and the rows: a purge committing meanwhile is not seen half. */
-    rc = cg_db_exec(c, "BEGIN", err);
+    int rc = cg_db_read_begin(db, &c, err);
+
     if (rc) {
         return rc;
     }
@@ -163,7 +158,7 @@ int cg_audit__walk(struct cg_db *db, cg_audit__row_fn *fn, void *ctx, struct cg_
     rc = rc ? rc : cg_db_prepare(c, "SELECT " ROW_COLUMNS " FROM audit_log ORDER BY id", &st, err);
     rc = rc ? rc : each_row(st, &anchor, fn, ctx, err);
     cg_db_finalize(st);
-    (void)cg_db_exec(c, "COMMIT", &ignored);
+    cg_db_read_end(c);
     return rc;
 }
 

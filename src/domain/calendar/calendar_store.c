@@ -125,22 +125,18 @@ static int read_days(struct cg_conn *c, struct cg_calendar__data *out, struct cg
 
 int cg_calendar__read(struct cg_db *db, struct cg_calendar__data *out, struct cg_error *err)
 {
-    struct cg_error ignored = CG_ERROR_INIT;
     struct cg_conn *c;
-    int rc = cg_db_reader(db, &c, err);
+    int rc;
 
     memset(out, 0, sizeof(*out));
-    if (rc) {
-        return rc;
-    }
-    rc = cg_db_exec(c, "BEGIN", err);
+    rc = cg_db_read_begin(db, &c, err);
     if (rc) {
         return rc;
     }
     rc = read_hours(c, out, err);
     rc = rc ? rc : read_years(c, out, err);
     rc = rc ? rc : read_days(c, out, err);
-    (void)cg_db_exec(c, "COMMIT", &ignored);
+    cg_db_read_end(c);
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "domain/auth/auth.h"
 #include "domain/calendar/calendar.h"
 #include "domain/catalogue/catalogue.h"
+#include "db/db.h"
 #include "domain/event/event_int.h"
 #include "domain/grid/index.h"
 
@@ -510,47 +511,24 @@ static int replayed(struct cg_events *ev, const struct cg_principal *actor, cons
     return rc;
 }
 
-int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
-                    const struct cg_event_input *in, const char *remote, json_t **out,
-                    struct cg_error *err)
+/*
+ * The report in as the row r and its log entries (logs, detail: the deadline's note, for the
+ * caller to json_decref()), checked against the catalogue, the grid map and the actor's
+ * area; or *out already, when in's Idempotency-Key names an event the actor reported.
+ */
+static int report_row(struct cg_events *ev, const struct cg_principal *actor,
+                      const struct cg_event_input *in, const char *kind, int64_t now,
+                      struct cg_event__row *r, struct cg_event__log *logs, json_t **detail,
+                      json_t **out, struct cg_error *err)
 {
-    static const char *const kinds[] = {"normal", "self_resolved", "report_only", NULL};
-    static const char *const sources[] = {"patrol", "citizen",    "hotline",
-                                          "video",  "assignment", NULL};
     static const char *const urgencies[] = {"normal", "urgent", "emergency"};
-    const char *kind = in->kind ? in->kind : "normal";
     struct cg_catalogue_class cls;
     enum cg_catalogue_kind ckind;
-    struct cg_event__row r = {0};
-    struct cg_event__log logs[2] = {{0}};
     struct cg_auth_object obj = {0};
     struct cg_grid_index *ix;
     char why[CG_ERROR_MSG_MAX] = "";
-    json_t *detail = NULL, *dups = NULL;
-    int64_t now = cg_time_now_ms();
     int slot, rc;
 
-    (void)remote;
-    *out = NULL;
-    if (!one_of(kind, kinds)) {
-        return cg_error_field(err, CG_EINVAL, "kind",
-                              "'kind' must be normal, self_resolved (自行处置) or report_only "
-                              "(事件报备)");
-    }
-    if (!one_of(in->source, sources)) {
-        return cg_error_field(err, in->source ? CG_EINVAL : CG_EMISSING, "source",
-                              "'source' must be patrol, citizen, hotline, video or assignment");
-    }
-    rc = check_text(in->title, "title", CG_EVENT_TITLE_MAX, true, err);
-    rc = rc ? rc : check_text(in->description, "description", CG_EVENT_DESCRIPTION_MAX, false, err);
-    rc = rc ? rc : check_text(in->address, "address", CG_EVENT_ADDRESS_MAX, false, err);
-    rc = rc ? rc : check_text(in->note, "note", CG_EVENT_NOTE_MAX, false, err);
-    if (rc) {
-        return rc;
-    }
-    if (!in->category_code) {
-        return cg_error_field(err, CG_EMISSING, "category", "'category' is required");
-    }
     if (in->client_key) {
         size_t n = strlen(in->client_key);
 
@@ -588,67 +566,117 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     ix = cg_grid_locator_acquire(ev->grids);
     slot = cg_grid_index_locate(ix, in->lon, in->lat);
     if (slot >= 0) {
-        snprintf(r.grid_code, sizeof(r.grid_code), "%s", cg_grid_index_code(ix, slot));
+        snprintf(r->grid_code, sizeof(r->grid_code), "%s", cg_grid_index_code(ix, slot));
     }
     cg_grid_locator_release(ev->grids, ix);
     if (slot < 0) {
         return cg_error_field(err, CG_EOUTSIDEGRIDS, "lon",
                               "the point %.6f, %.6f lies outside every grid", in->lon, in->lat);
     }
-    obj.grid_code = r.grid_code;
+    obj.grid_code = r->grid_code;
     if (actor && actor->scope_kind != CG_SCOPE_OWN &&
         cg_auth_allow(actor, "event.report", &obj, err)) {
         cg_error_clear(err);
         return cg_error_field(err, CG_EFORBIDDEN, "lon",
-                              "the point lies in grid %s, outside your area of work", r.grid_code);
+                              "the point lies in grid %s, outside your area of work", r->grid_code);
     }
     if (!strcmp(kind, "self_resolved") && actor && !cg_auth_has(actor, "event.resolve")) {
         return cg_error_field(err, CG_EFORBIDDEN, "kind",
                               "only grid staff resolve events on the spot (event.resolve)");
     }
-    snprintf(r.kind, sizeof(r.kind), "%s", kind);
-    snprintf(r.source, sizeof(r.source), "%s", in->source);
-    snprintf(r.category_kind, sizeof(r.category_kind), "%s", cg_catalogue_kind_name(ckind));
-    snprintf(r.category_code, sizeof(r.category_code), "%s", cls.code);
-    snprintf(r.category_name, sizeof(r.category_name), "%s", cls.name);
-    snprintf(r.department, sizeof(r.department), "%s", cls.department);
-    snprintf(r.urgency, sizeof(r.urgency), "%s", urgencies[cls.urgency]);
-    snprintf(r.tier, sizeof(r.tier), "grid");
-    r.title = (char *)in->title;
-    r.description = (char *)(in->description ? in->description : "");
-    r.address = (char *)(in->address ? in->address : "");
-    r.lon = in->lon;
-    r.lat = in->lat;
-    r.reporter_id = actor ? actor->account_id : 0;
+    snprintf(r->kind, sizeof(r->kind), "%s", kind);
+    snprintf(r->source, sizeof(r->source), "%s", in->source);
+    snprintf(r->category_kind, sizeof(r->category_kind), "%s", cg_catalogue_kind_name(ckind));
+    snprintf(r->category_code, sizeof(r->category_code), "%s", cls.code);
+    snprintf(r->category_name, sizeof(r->category_name), "%s", cls.name);
+    snprintf(r->department, sizeof(r->department), "%s", cls.department);
+    snprintf(r->urgency, sizeof(r->urgency), "%s", urgencies[cls.urgency]);
+    snprintf(r->tier, sizeof(r->tier), "grid");
+    r->title = (char *)in->title;
+    r->description = (char *)(in->description ? in->description : "");
+    r->address = (char *)(in->address ? in->address : "");
+    r->lon = in->lon;
+    r->lat = in->lat;
+    r->reporter_id = actor ? actor->account_id : 0;
     if (in->people < 0 || in->people > 1000000) {
         return cg_error_field(err, CG_EINVAL, "people", "'people' must be 0 to 1000000");
     }
-    r.people = in->people;
-    cg_time_iso(now, r.created_at, sizeof(r.created_at));
-    snprintf(r.step_started_at, sizeof(r.step_started_at), "%s", r.created_at);
+    r->people = in->people;
+    cg_time_iso(now, r->created_at, sizeof(r->created_at));
+    snprintf(r->step_started_at, sizeof(r->step_started_at), "%s", r->created_at);
     logs[0] =
         (struct cg_event__log){"report", NULL, "reported", in->note ? in->note : "", "", NULL};
     if (!strcmp(kind, "report_only")) {
-        snprintf(r.state, sizeof(r.state), "recorded");
+        snprintf(r->state, sizeof(r->state), "recorded");
         logs[0].to_state = "recorded";
     } else if (!strcmp(kind, "self_resolved")) {
-        snprintf(r.state, sizeof(r.state), "closed");
-        snprintf(r.closure_type, sizeof(r.closure_type), "normal");
-        snprintf(r.closed_at, sizeof(r.closed_at), "%s", r.created_at);
+        snprintf(r->state, sizeof(r->state), "closed");
+        snprintf(r->closure_type, sizeof(r->closure_type), "normal");
+        snprintf(r->closed_at, sizeof(r->closed_at), "%s", r->created_at);
         logs[0].note = "";
         logs[1] = (struct cg_event__log){"resolve", "reported", "closed", in->note ? in->note : "",
                                          "",        NULL};
     } else {
-        snprintf(r.state, sizeof(r.state), "reported");
-        deadline(ev, &cls.limits[CG_CATALOGUE_ACCEPT], now, r.deadline_at, why, sizeof(why));
-        logs[0].deadline_at = r.deadline_at;
+        snprintf(r->state, sizeof(r->state), "reported");
+        deadline(ev, &cls.limits[CG_CATALOGUE_ACCEPT], now, r->deadline_at, why, sizeof(why));
+        logs[0].deadline_at = r->deadline_at;
         if (*why) {
-            detail = json_pack("{s:s}", "deadline_note", why);
-            logs[0].detail = detail;
+            *detail = json_pack("{s:s}", "deadline_note", why);
+            logs[0].detail = *detail;
         }
     }
-    risk(ev, &r, now);
-    dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now);
+    return 0;
+}
+
+int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
+                    const struct cg_event_input *in, const char *remote, json_t **out,
+                    struct cg_error *err)
+{
+    static const char *const kinds[] = {"normal", "self_resolved", "report_only", NULL};
+    static const char *const sources[] = {"patrol", "citizen",    "hotline",
+                                          "video",  "assignment", NULL};
+    const char *kind = in->kind ? in->kind : "normal";
+    struct cg_event__row r = {0};
+    struct cg_event__log logs[2] = {{0}};
+    struct cg_conn *snap = NULL;
+    json_t *detail = NULL, *dups = NULL;
+    int64_t now = cg_time_now_ms();
+    int rc;
+
+    (void)remote;
+    *out = NULL;
+    if (!one_of(kind, kinds)) {
+        return cg_error_field(err, CG_EINVAL, "kind",
+                              "'kind' must be normal, self_resolved (自行处置) or report_only "
+                              "(事件报备)");
+    }
+    if (!one_of(in->source, sources)) {
+        return cg_error_field(err, in->source ? CG_EINVAL : CG_EMISSING, "source",
+                              "'source' must be patrol, citizen, hotline, video or assignment");
+    }
+    rc = check_text(in->title, "title", CG_EVENT_TITLE_MAX, true, err);
+    rc = rc ? rc : check_text(in->description, "description", CG_EVENT_DESCRIPTION_MAX, false, err);
+    rc = rc ? rc : check_text(in->address, "address", CG_EVENT_ADDRESS_MAX, false, err);
+    rc = rc ? rc : check_text(in->note, "note", CG_EVENT_NOTE_MAX, false, err);
+    if (rc) {
+        return rc;
+    }
+    if (!in->category_code) {
+        return cg_error_field(err, CG_EMISSING, "category", "'category' is required");
+    }
+    /* One snapshot for the reads of a report (its class, a replay, the risk, the duplicates). */
+    rc = cg_db_read_begin(ev->db, &snap, err);
+    rc = rc ? rc : report_row(ev, actor, in, kind, now, &r, logs, &detail, out, err);
+    if (!rc && !*out) {
+        risk(ev, &r, now);
+        dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now);
+    }
+    cg_db_read_end(snap);
+    if (rc || *out) {
+        json_decref(detail);
+        return rc;
+    }
+
     r.client_key = r.reporter_id ? in->client_key : NULL;
     rc = cg_event__insert(ev->db, &r, logs, strcmp(kind, "self_resolved") ? 1 : 2,
                           actor ? actor->account_id : 0, actor ? actor->login : NULL, err);

@@ -561,11 +561,10 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     struct cg_conn *c = NULL;
     struct cg_stmt *st = NULL;
     char end[40];
-    int rc = cg_db_reader(db, &c, err);
+    int rc = cg_db_read_begin(db, &c, err); /* one snapshot: a fold is not seen half */
 
     CG_ASSERT(q->group >= 0 && q->group <= 3);
     snprintf(end, sizeof(end), "%s:", q->prefix);
-    rc = rc ? rc : cg_db_exec(c, "BEGIN", err);
     for (size_t i = 0; !rc && i < q->n_buckets; i++) {
         const char *bucket = q->buckets[i].name;
         int sign = q->buckets[i].sign;
@@ -605,11 +604,7 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     }
     rc = rc < 0 ? rc : 0;
     cg_db_finalize(st);
-    if (c) {
-        struct cg_error ignored = CG_ERROR_INIT;
-
-        (void)cg_db_exec(c, "COMMIT", &ignored); /* ends the read transaction (or fails: none) */
-    }
+    cg_db_read_end(c);
     free(g.slot);
     return rc;
 }

@@ -121,6 +121,30 @@ static void test_reader_refuses_writes(void **state)
     assert_int_equal(count_rows(f->db), 0);
 }
 
+/* A read transaction sees one snapshot until its outermost end; nested ones share it. */
+static void test_read_snapshot_nests(void **state)
+{
+    struct fixture *f = *state;
+    struct cg_error err = CG_ERROR_INIT;
+    struct put a = {"a", false}, b = {"b", false};
+    struct cg_conn *outer, *inner;
+
+    assert_int_equal(cg_db_write(f->db, put_job, &a, &err), 0);
+    assert_int_equal(cg_db_read_begin(f->db, &outer, &err), 0);
+    assert_int_equal(count_rows(f->db), 1); /* takes the snapshot */
+    assert_int_equal(cg_db_write(f->db, put_job, &b, &err), 0);
+    assert_int_equal(cg_db_read_begin(f->db, &inner, &err), 0);
+    assert_ptr_equal(inner, outer);
+    assert_int_equal(count_rows(f->db), 1); /* the commit of b is after the snapshot */
+    cg_db_read_end(inner);
+    assert_int_equal(count_rows(f->db), 1); /* still inside the outer one */
+    cg_db_read_end(outer);
+    assert_int_equal(count_rows(f->db), 2);
+    cg_db_read_end(outer); /* unmatched: nothing to end */
+    cg_db_read_end(NULL);
+    assert_int_equal(count_rows(f->db), 2);
+}
+
 struct thread_arg {
     struct cg_db *db;
     int base;
@@ -231,6 +255,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_migrated_on_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_write_commit_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reader_refuses_writes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_snapshot_nests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backup_restore_check, setup, teardown),
         cmocka_unit_test(test_open_missing_without_create),
