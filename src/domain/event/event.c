@@ -358,6 +358,8 @@ static bool visible(struct cg_events *ev, const struct cg_principal *p,
 #define REPEAT_RADIUS_M 200.0
 #define REPEAT_WINDOW_MS (30 * 86400 * INT64_C(1000))
 #define NEAR_MAX 16
+/* The repeats read at a report, newest first: the duplicates are the newest of them. */
+#define NEAR_SEEN 64
 
 struct risk_words {
     const char *title, *description;
@@ -380,17 +382,16 @@ static void word_hit(void *ctx, const char *word, int points)
  * The risk score of a new report, 0..100, with its reasons: the class's
  * urgency (10, 30, 50), people involved (5 per doubling, at most 30), earlier
  * events of the class nearby (10 each, at most 30), sensitive words of the
- * risk_word table in the title or description (their points, at most 40).
+ * risk_word table in the title or description (their points, at most 40); n is the
+ * number of earlier events of the class within REPEAT_RADIUS_M and REPEAT_WINDOW_MS.
  */
-static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now)
+static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now, size_t n)
 {
     static const int urgency_points[] = {10, 30, 50};
     json_t *reasons = json_array();
     struct risk_words w = {r->title, r->description, json_array(), 0};
-    struct cg_event__near near[NEAR_MAX];
     struct cg_error err = CG_ERROR_INIT;
     char since[CG_TIME_ISO_LEN];
-    size_t n = 0;
     int u = !strcmp(r->urgency, "emergency") ? 2 : !strcmp(r->urgency, "urgent") ? 1 : 0;
     int score = urgency_points[u];
 
@@ -407,9 +408,7 @@ static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now)
         score += p;
     }
     cg_time_iso(now - REPEAT_WINDOW_MS, since, sizeof(since));
-    if (!cg_event__nearby(ev->db, r->category_kind, r->category_code, r->lon, r->lat,
-                          REPEAT_RADIUS_M, since, false, near, NEAR_MAX, &n, &err) &&
-        n) {
+    if (n) {
         int p = n >= 3 ? 30 : (int)n * 10;
 
         json_array_append_new(reasons, json_pack("{s:s, s:I, s:i}", "code", "repeats", "detail",
@@ -439,24 +438,47 @@ static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now)
     json_decref(reasons);
 }
 
-/* Open events of the same class near r, reported in the last 72 hours, for merging. */
-static json_t *duplicates(struct cg_events *ev, const struct cg_principal *actor,
-                          const struct cg_event__row *r, int64_t now)
+_Static_assert(DUP_RADIUS_M <= REPEAT_RADIUS_M && DUP_WINDOW_MS <= REPEAT_WINDOW_MS,
+               "a report's duplicates are taken from the repeats it read");
+
+/* Not closed, cancelled, recorded (报备) or merged: the OPEN_STATE of the store. */
+static bool is_open_state(const char *state)
 {
-    struct cg_event__near near[NEAR_MAX];
+    return strcmp(state, "closed") && strcmp(state, "cancelled") && strcmp(state, "recorded") &&
+           strcmp(state, "merged");
+}
+
+/*
+ * Open events of the same class near r, reported in the last 72 hours, for merging: those of
+ * near (n of them, newest first, as cg_event__nearby() gives them, at least as far and as
+ * long ago as the duplicates' reach), or read here when near is NULL.
+ */
+static json_t *duplicates(struct cg_events *ev, const struct cg_principal *actor,
+                          const struct cg_event__row *r, int64_t now,
+                          const struct cg_event__near *near, size_t n)
+{
+    struct cg_event__near mine[NEAR_MAX];
     struct cg_error err = CG_ERROR_INIT;
     char since[CG_TIME_ISO_LEN];
     json_t *list = json_array();
-    size_t n = 0;
+    size_t kept = 0;
 
     cg_time_iso(now - DUP_WINDOW_MS, since, sizeof(since));
-    if (cg_event__nearby(ev->db, r->category_kind, r->category_code, r->lon, r->lat, DUP_RADIUS_M,
-                         since, true, near, NEAR_MAX, &n, &err)) {
-        return list;
+    if (!near) {
+        if (cg_event__nearby(ev->db, r->category_kind, r->category_code, r->lon, r->lat,
+                             DUP_RADIUS_M, since, true, mine, NEAR_MAX, &n, &err)) {
+            return list;
+        }
+        near = mine;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && kept < NEAR_MAX; i++) {
         struct cg_auth_object obj = {near[i].grid_code, r->department, 0};
 
+        if (near[i].distance_m > DUP_RADIUS_M || strcmp(near[i].created_at, since) < 0 ||
+            !is_open_state(near[i].state)) {
+            continue;
+        }
+        kept++;
         /* only what the reporter may see; a citizen is told only that there are some */
         if (near[i].id == r->id || (actor && cg_auth_allow(actor, "event.read", &obj, &err))) {
             cg_error_clear(&err);
@@ -668,8 +690,19 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     rc = cg_db_read_begin(ev->db, &snap, err);
     rc = rc ? rc : report_row(ev, actor, in, kind, now, &r, logs, &detail, out, err);
     if (!rc && !*out) {
-        risk(ev, &r, now);
-        dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now);
+        /* One read of the class's events around: the risk's repeats, and of them the duplicates. */
+        struct cg_event__near near[NEAR_SEEN];
+        struct cg_error ignored = CG_ERROR_INIT;
+        char since[CG_TIME_ISO_LEN];
+        size_t n = 0;
+
+        cg_time_iso(now - REPEAT_WINDOW_MS, since, sizeof(since));
+        if (cg_event__nearby(ev->db, r.category_kind, r.category_code, r.lon, r.lat,
+                             REPEAT_RADIUS_M, since, false, near, NEAR_SEEN, &n, &ignored)) {
+            n = 0; /* a risk score without its repeats rather than no report */
+        }
+        risk(ev, &r, now, n);
+        dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now, near, n);
     }
     cg_db_read_end(snap);
     if (rc || *out) {
@@ -727,7 +760,8 @@ int cg_event_get(struct cg_events *ev, const struct cg_principal *actor, int64_t
     json_object_set_new(*out, "actions", actor ? allowed(actor, &r) : json_array());
     /* Who may merge sees the near-duplicates too, not only the reporter at intake. */
     if (actor && cg_auth_has(actor, "event.accept") && !is_terminal(r.state)) {
-        json_object_set_new(*out, "duplicates", duplicates(ev, actor, &r, cg_time_now_ms()));
+        json_object_set_new(*out, "duplicates",
+                            duplicates(ev, actor, &r, cg_time_now_ms(), NULL, 0));
     }
     cg_event__row_release(&r);
     if (rc) {

@@ -75,7 +75,10 @@ int cg_event__merge(struct cg_db *db, const struct cg_event__row *next,
 /* True when account follows event id (a reporter of a duplicate merged into it). */
 bool cg_event__follows(struct cg_db *db, int64_t id, int64_t account_id);
 
-/* Open events of the category within radius_m of (lon, lat) reported since since. */
+/*
+ * Events of the category (report-only records aside; open ones only when open_only) within
+ * radius_m of (lon, lat) reported since since: the newest max of them, newest first.
+ */
 struct cg_event__near {
     int64_t id;
     double distance_m;

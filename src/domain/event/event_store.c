@@ -932,16 +932,29 @@ int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *ca
         while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
             double d = metres(lon, lat, cg_db_column_double(st, 1), cg_db_column_double(st, 2));
 
+            struct cg_event__near *slot = NULL;
+            int64_t id = cg_db_column_int64(st, 0);
+
             rc = 0;
-            if (d > radius_m || *out_n >= max) {
+            if (d > radius_m) {
                 continue;
             }
-            out[*out_n].id = cg_db_column_int64(st, 0);
-            out[*out_n].distance_m = d;
-            copy(st, 3, out[*out_n].state, sizeof(out[*out_n].state));
-            copy(st, 4, out[*out_n].created_at, sizeof(out[*out_n].created_at));
-            copy(st, 5, out[*out_n].grid_code, sizeof(out[*out_n].grid_code));
-            (*out_n)++;
+            if (*out_n < max) {
+                slot = &out[(*out_n)++];
+            } else {
+                /* full: the newest max of every range, so the oldest kept gives way */
+                for (size_t i = 0; i < max; i++) {
+                    slot = !slot || out[i].id < slot->id ? &out[i] : slot;
+                }
+                slot = slot && slot->id < id ? slot : NULL;
+            }
+            if (slot) {
+                slot->id = id;
+                slot->distance_m = d;
+                copy(st, 3, slot->state, sizeof(slot->state));
+                copy(st, 4, slot->created_at, sizeof(slot->created_at));
+                copy(st, 5, slot->grid_code, sizeof(slot->grid_code));
+            }
         }
         cg_db_finalize(st);
         rc = rc < 0 ? rc : 0;
