@@ -96,6 +96,16 @@ test('by grid, by department, by worker', async () => {
   const byId = Object.fromEntries(w.json.rows.map((x) => [x.key, x.reported]));
   assert.equal(byId[String(worker.account.id)], 4, 'e1 e2 e4 e7');
   assert.equal(byId[String(citizen.account.id)], 1);
+
+  // names to read the rows by: a grid's, a town's, a grid worker's; a citizen stays a number
+  assert.ok(g.json.rows.every((x) => typeof x.name === 'string' && x.name.length > 0), JSON.stringify(g.json.rows));
+  const town = await duty.get(`/api/v1/kpi?by=town&${ALL}`);
+  assert.equal(town.json.rows[0].name, '古镇镇');
+  const names = Object.fromEntries(w.json.rows.map((x) => [x.key, x.name]));
+  assert.equal(typeof names[String(worker.account.id)], 'string', 'demo.worker is on the staff of a grid');
+  assert.equal(names[String(citizen.account.id)], null, 'citizens are not named to the statistics');
+  assert.equal(d.json.rows[0].name, null, 'a department is its key');
+  assert.equal('name' in (await duty.get(`/api/v1/kpi?by=town&${ALL}`)).json.total, false);
 });
 
 test('a period before everything counts nothing; scope and bad input', async () => {

@@ -1127,15 +1127,15 @@ static json_t *rate(int64_t num, int64_t den)
     return den ? json_real((double)num / (double)den) : json_null();
 }
 
-/* A group's row of the answer; key NULL: the total, without one. */
-static json_t *kpi_json(const struct cg_event__kpi *k, const char *key)
+/* A group's row of the answer; key NULL: the total, without one (nor a name). */
+static json_t *kpi_json(const struct cg_event__kpi *k, const char *key, const char *name)
 {
     return json_pack(
-        "{s:s*, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o, s:I, s:o}", "key", key,
-        "reported", (json_int_t)k->reported, "filed", (json_int_t)k->filed, "due",
-        (json_int_t)k->due, "closed", (json_int_t)k->closed, "closed_on_time",
-        (json_int_t)k->on_time, "closure_rate", rate(k->closed, k->due), "on_time_rate",
-        rate(k->on_time, k->due), "rework", (json_int_t)k->rework, "self_resolved",
+        "{s:s*, s:s?, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o, s:I, s:o}", "key", key,
+        "name", name && *name ? name : NULL, "reported", (json_int_t)k->reported, "filed",
+        (json_int_t)k->filed, "due", (json_int_t)k->due, "closed", (json_int_t)k->closed,
+        "closed_on_time", (json_int_t)k->on_time, "closure_rate", rate(k->closed, k->due),
+        "on_time_rate", rate(k->on_time, k->due), "rework", (json_int_t)k->rework, "self_resolved",
         (json_int_t)k->self_resolved, "self_resolution_rate", rate(k->self_resolved, k->reported),
         "revisits", (json_int_t)k->revisits, "satisfaction",
         k->revisits ? json_real(k->satisfaction_sum / (double)k->revisits) : json_null());
@@ -1309,13 +1309,59 @@ static void kpi_sift(struct kpi_sort *heap, size_t n, size_t i,
 }
 
 /*
+ * The name of a KPI group into out: grids, villages and towns from the grid map in memory
+ * (a grid whose code starts with the key: the grids are in code order), else from the store
+ * (retired grids, workers).
+ */
+static void kpi_name(struct cg_events *ev, const struct cg_grid_index *ix, enum cg_event__by by,
+                     const char *key, char *out, size_t size)
+{
+    struct cg_error ignored = CG_ERROR_INIT;
+
+    *out = 0;
+    if (by == CG_EVENT_BY_GRID || by == CG_EVENT_BY_VILLAGE || by == CG_EVENT_BY_TOWN) {
+        size_t lo = 0, hi = cg_grid_index_count(ix), len = strlen(key);
+
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (strcmp(cg_grid_index_code(ix, (int)mid), key) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo < cg_grid_index_count(ix) && !strncmp(cg_grid_index_code(ix, (int)lo), key, len)) {
+            struct cg_grid_place place;
+            const char *name;
+
+            cg_grid_index_place(ix, (int)lo, &place);
+            name = by == CG_EVENT_BY_GRID      ? (strlen(place.code) == len ? place.name : NULL)
+                   : by == CG_EVENT_BY_VILLAGE ? place.community_name
+                                               : place.town_name;
+            if (name && *name) {
+                snprintf(out, size, "%s", name);
+                return;
+            }
+        }
+    }
+    if (cg_event__kpi_name(ev->db, by, key, out, size, &ignored)) {
+        cg_error_clear(&ignored);
+        *out = 0;
+    }
+}
+
+/*
  * The groups of l sorted by field (ties and KF_KEY: by key) and paged, as JSON. A page of a
  * ranking (offset + limit well below the groups) keeps only the first offset + limit in a heap
  * on the way, rather than sorting every group: the top 50 of 9,889 workers.
  */
-static json_t *kpi_page(const struct cg_event__kpis *l, enum kpi_field field, bool desc,
-                        int64_t offset, int64_t limit)
+static json_t *kpi_page(struct cg_events *ev, enum cg_event__by by, const struct cg_event__kpis *l,
+                        enum kpi_field field, bool desc, int64_t offset, int64_t limit)
 {
+    struct cg_error ignored = CG_ERROR_INIT;
+    struct cg_conn *snap = NULL;
+    struct cg_grid_index *ix;
     int (*cmp)(const void *, const void *) = desc ? kpi_sort_desc : kpi_sort_asc;
     json_t *rows = json_array();
     size_t first = (uint64_t)offset > l->n ? l->n : (size_t)offset;
@@ -1340,9 +1386,18 @@ static json_t *kpi_page(const struct cg_event__kpis *l, enum kpi_field field, bo
         }
     }
     qsort(s, kept, sizeof(*s), cmp);
-    for (size_t i = first; i < kept; i++) {
-        json_array_append_new(rows, kpi_json(s[i].k, s[i].key));
+    ix = cg_grid_locator_acquire(ev->grids);
+    if (cg_db_read_begin(ev->db, &snap, &ignored)) {
+        cg_error_clear(&ignored); /* the rows without some names rather than no answer */
     }
+    for (size_t i = first; i < kept; i++) {
+        char name[EV_NAME];
+
+        kpi_name(ev, ix, by, s[i].key, name, sizeof(name));
+        json_array_append_new(rows, kpi_json(s[i].k, s[i].key, name));
+    }
+    cg_db_read_end(snap);
+    cg_grid_locator_release(ev->grids, ix);
     free(s);
     return rows;
 }
@@ -1629,9 +1684,11 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
         return rc == CG_ETOOBIG ? cg_error_set(err, CG_ETOOBIG, "too many groups to answer") : rc;
     }
     kpi_keep(&groups, &sum);
-    rows = kpi_page(&groups, (enum kpi_field)field, desc, q->offset, q->limit);
-    total = kpi_json(&sum, NULL);
+    rows = kpi_page(ev, (enum cg_event__by)by, &groups, (enum kpi_field)field, desc, q->offset,
+                    q->limit);
+    total = kpi_json(&sum, NULL, NULL);
     json_object_del(total, "key");
+    json_object_del(total, "name");
     *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "by", groups_by[by],
                      "from", f, "to", t, "source", source, "order", q->order ? q->order : "key",
                      "groups", (json_int_t)groups.n, "offset", (json_int_t)q->offset, "limit",
