@@ -24,6 +24,7 @@ import { LoginPage, PasswordPage, TotpPage, UserMenu } from './account.js';
 import { UsersPage, AuditPage } from './admin.js';
 import { EventsPage, EventPage, eventIdOf, isCitizen } from './events.js';
 import { ReportPage } from './event-report.js';
+import { KpiPage } from './kpi.js';
 import { flush as flushOutbox } from './outbox.js';
 
 const STATUS_URL = 'api/v1/status';
@@ -51,6 +52,7 @@ const ROUTES = {
   'events/:id': { auth: 'event.read', title: 'event.page' },
   event: { auth: 'event.read', title: 'event.page' },
   command: { auth: 'stats.read', title: 'nav.command' },
+  kpi: { auth: 'stats.read', title: 'nav.kpi' },
   report: { auth: 'event.report', title: 'report.title' },
   my: { auth: 'event.read', title: 'nav.my' },
   login: { auth: 'public', title: 'login.title' },
@@ -536,6 +538,7 @@ function Nav({ route, open, me }) {
       ${link('status', 'status', 'status', t('nav.status'))}
       ${(!me || can(me, 'grid.read')) && link('map', 'map', 'grid', t('nav.grid'))}
       ${me && can(me, 'stats.read') && link('command', 'command', 'command', t('nav.command'))}
+      ${me && can(me, 'stats.read') && link('kpi', 'kpi', 'analytics', t('nav.kpi'))}
       ${(!me || (can(me, 'event.read') && !isCitizen(me))) && link('events', 'events', 'events', t('nav.events'))}
       ${me && can(me, 'event.report') && link('report', 'report', 'plus', t('report.title'))}
       ${me && isCitizen(me) && link('my', 'my', 'audit', t('nav.my'))}
@@ -578,6 +581,8 @@ function Page({ route, def, session }) {
       return html`<${EventsPage} query=${route.query} mode="queue" />`;
     case 'command':
       return html`<${EventsPage} query=${route.query} mode="command" />`;
+    case 'kpi':
+      return html`<${KpiPage} query=${route.query} />`;
     case 'my':
       return html`<${EventsPage} query=${route.query} mode="my" />`;
     case 'report':

@@ -18,7 +18,7 @@
 // and browsers check it for updates at each navigation anyway. Under the CSP
 // `script-src 'self'` (worker-src falls back to it) a same-origin worker is allowed.
 
-const VERSION = 'v2';
+const VERSION = 'v3';
 const SHELL_CACHE = `civgrid-shell-${VERSION}`;
 const API_CACHE = `civgrid-api-${VERSION}`;
 const NETWORK_WAIT_MS = 4000;
@@ -38,6 +38,7 @@ const SHELL = [
   'account.js',
   'admin.js',
   'events.js',
+  'kpi.js',
   'event-report.js',
   'outbox.js',
   'patrol.js',
