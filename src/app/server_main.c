@@ -360,6 +360,21 @@ int main(int argc, char **argv)
         goto out;
     }
     app.events = cg_events_new(app.db, app.grids, app.calendar);
+    {
+        int64_t t0 = cg_time_mono_ns();
+        size_t n = 0;
+
+        if (cg_events_warm(app.events, &n, &err)) {
+            /* not fatal: the first report tries again */
+            cg_log_json(CG_LOG_WARN, "cannot read the recent events into memory",
+                        json_pack("{s:s}", "detail", err.message));
+            cg_error_clear(&err);
+        } else {
+            cg_log_json(CG_LOG_INFO, "recent events read into memory",
+                        json_pack("{s:I, s:I}", "events", (json_int_t)n, "ms",
+                                  (json_int_t)((cg_time_mono_ns() - t0) / 1000000)));
+        }
+    }
     app.patrols = cg_patrols_new(app.db, app.grids, app.events);
     {
         struct cg_live_options lo = {(int)cfg.live_max_subscribers,

@@ -16,11 +16,36 @@
 #include <pthread.h>
 #include <time.h>
 
+/* Duplicates: open events of the same class this close, this recent (docs/EVENTS.md). */
+#define DUP_RADIUS_M 100.0
+#define DUP_WINDOW_MS (72 * 3600 * INT64_C(1000))
+/* Repeats that raise the risk: any event of the class this close, this recent. */
+#define REPEAT_RADIUS_M 200.0
+#define REPEAT_WINDOW_MS (30 * 86400 * INT64_C(1000))
+#define NEAR_MAX 16
+/* The repeats read at a report, newest first: the duplicates are the newest of them. */
+#define NEAR_SEEN 64
+/* A citizen's latest reports that count as repeats by the same person. */
+#define PERSON_LAST 10
+/* How long the words of table risk_word are used before they are read again. */
+#define RISK_WORDS_TTL_MS (10 * INT64_C(1000))
+
+/* The words of table risk_word, as last read. */
+struct risk_word_list {
+    struct cg_str text; /* the words, each NUL-terminated */
+    size_t *at;         /* where each starts in text */
+    int *points;
+    size_t n, cap;
+    int64_t read_ms; /* monotonic; 0: never */
+};
+
 struct cg_events {
     struct cg_db *db;
     struct cg_grid_locator *grids;
-    pthread_mutex_t mu; /* guards cal */
+    struct cg_event__recent *recent; /* the last REPEAT_WINDOW_MS of events, for intake */
+    pthread_mutex_t mu;              /* guards cal and words */
     struct cg_calendar *cal;
+    struct risk_word_list words;
 };
 
 /* ---- the state machine ------------------------------------------------------------------ */
@@ -191,6 +216,8 @@ struct cg_events *cg_events_new(struct cg_db *db, struct cg_grid_locator *grids,
 
     ev->db = db;
     ev->grids = grids;
+    ev->recent = cg_event__recent_new(db, REPEAT_WINDOW_MS);
+    cg_str_init(&ev->words.text, CG_STR_MAX_DEFAULT);
     pthread_mutex_init(&ev->mu, NULL);
     ev->cal = cal ? cg_calendar_hold(cal) : NULL;
     return ev;
@@ -204,6 +231,10 @@ void cg_events_free(struct cg_events *ev)
     if (ev->cal) {
         cg_calendar_release(ev->cal);
     }
+    cg_event__recent_free(ev->recent);
+    cg_str_release(&ev->words.text);
+    free(ev->words.at);
+    free(ev->words.points);
     pthread_mutex_destroy(&ev->mu);
     free(ev);
 }
@@ -219,6 +250,11 @@ void cg_events_set_calendar(struct cg_events *ev, struct cg_calendar *cal)
     if (old) {
         cg_calendar_release(old);
     }
+}
+
+int cg_events_warm(struct cg_events *ev, size_t *out_events, struct cg_error *err)
+{
+    return cg_event__recent_warm(ev->recent, cg_time_now_ms(), out_events, err);
 }
 
 static struct cg_calendar *calendar(struct cg_events *ev)
@@ -351,31 +387,62 @@ static bool visible(struct cg_events *ev, const struct cg_principal *p,
 
 /* ---- reporting -------------------------------------------------------------------------- */
 
-/* Duplicates: open events of the same class this close, this recent (docs/EVENTS.md). */
-#define DUP_RADIUS_M 100.0
-#define DUP_WINDOW_MS (72 * 3600 * INT64_C(1000))
-/* Repeats that raise the risk: any event of the class this close, this recent. */
-#define REPEAT_RADIUS_M 200.0
-#define REPEAT_WINDOW_MS (30 * 86400 * INT64_C(1000))
-#define NEAR_MAX 16
-/* The repeats read at a report, newest first: the duplicates are the newest of them. */
-#define NEAR_SEEN 64
-
 struct risk_words {
     const char *title, *description;
     json_t *reasons;
     int points;
 };
 
-static void word_hit(void *ctx, const char *word, int points)
+static void word_add(void *ctx, const char *word, int points)
 {
-    struct risk_words *w = ctx;
+    struct risk_word_list *l = ctx;
 
-    if (strstr(w->title, word) || strstr(w->description, word)) {
-        json_array_append_new(w->reasons, json_pack("{s:s, s:s, s:i}", "code", "word", "detail",
-                                                    word, "points", points));
-        w->points += points;
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->at = cg_realloc(l->at, l->cap * sizeof(*l->at));
+        l->points = cg_realloc(l->points, l->cap * sizeof(*l->points));
     }
+    l->at[l->n] = l->text.len;
+    l->points[l->n++] = points;
+    cg_str_adds(&l->text, word);
+    cg_str_addch(&l->text, '\0');
+}
+
+/*
+ * The risk words found in w's title or description, into w. The words are read again from
+ * the store every RISK_WORDS_TTL_MS (the table is edited by hand), not at every report.
+ */
+static void risk_words(struct cg_events *ev, struct risk_words *w)
+{
+    struct risk_word_list *l = &ev->words;
+    int64_t now = cg_time_mono_ns() / 1000000;
+
+    pthread_mutex_lock(&ev->mu);
+    if (!l->read_ms || now - l->read_ms >= RISK_WORDS_TTL_MS) {
+        struct risk_word_list fresh = {CG_STR_INIT, NULL, NULL, 0, 0, now};
+        struct cg_error err = CG_ERROR_INIT;
+
+        if (!cg_event__risk_words(ev->db, word_add, &fresh, &err) && !fresh.text.err) {
+            cg_str_release(&l->text);
+            free(l->at);
+            free(l->points);
+            *l = fresh;
+        } else {
+            cg_str_release(&fresh.text); /* the words as last read, until the next try */
+            free(fresh.at);
+            free(fresh.points);
+        }
+    }
+    for (size_t i = 0; i < l->n; i++) {
+        const char *word = l->text.buf + l->at[i];
+
+        if (strstr(w->title, word) || strstr(w->description, word)) {
+            json_array_append_new(w->reasons, json_pack("{s:s, s:s, s:i}", "code", "word", "detail",
+                                                        word, "points", l->points[i]));
+            w->points += l->points[i];
+        }
+    }
+    pthread_mutex_unlock(&ev->mu);
 }
 
 /*
@@ -383,15 +450,14 @@ static void word_hit(void *ctx, const char *word, int points)
  * urgency (10, 30, 50), people involved (5 per doubling, at most 30), earlier
  * events of the class nearby (10 each, at most 30), sensitive words of the
  * risk_word table in the title or description (their points, at most 40); n is the
- * number of earlier events of the class within REPEAT_RADIUS_M and REPEAT_WINDOW_MS.
+ * number of earlier events of the class within REPEAT_RADIUS_M and REPEAT_WINDOW_MS, mine
+ * how many of the reporter's latest PERSON_LAST reports are that recent.
  */
-static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now, size_t n)
+static void risk(struct cg_events *ev, struct cg_event__row *r, size_t n, int64_t mine)
 {
     static const int urgency_points[] = {10, 30, 50};
     json_t *reasons = json_array();
     struct risk_words w = {r->title, r->description, json_array(), 0};
-    struct cg_error err = CG_ERROR_INIT;
-    char since[CG_TIME_ISO_LEN];
     int u = !strcmp(r->urgency, "emergency") ? 2 : !strcmp(r->urgency, "urgent") ? 1 : 0;
     int score = urgency_points[u];
 
@@ -407,7 +473,6 @@ static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now, siz
                                                  (json_int_t)r->people, "points", p));
         score += p;
     }
-    cg_time_iso(now - REPEAT_WINDOW_MS, since, sizeof(since));
     if (n) {
         int p = n >= 3 ? 30 : (int)n * 10;
 
@@ -418,9 +483,7 @@ static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now, siz
     /* A citizen reporting again and again within the window: a grievance that is not settled
        (重复投诉). Reports by staff are their work, and a hotline operator reports for others. */
     if (r->reporter_id && !strcmp(r->source, "citizen")) {
-        int64_t mine = 0;
-
-        if (!cg_event__reporter_recent(ev->db, r->reporter_id, since, 10, &mine, &err) && mine) {
+        if (mine) {
             int p = mine >= 3 ? 20 : (int)mine * 5;
 
             json_array_append_new(reasons, json_pack("{s:s, s:I, s:i}", "code", "person_repeats",
@@ -428,7 +491,8 @@ static void risk(struct cg_events *ev, struct cg_event__row *r, int64_t now, siz
             score += p;
         }
     }
-    if (!cg_event__risk_words(ev->db, word_hit, &w, &err) && w.points) {
+    risk_words(ev, &w);
+    if (w.points) {
         json_array_extend(reasons, w.reasons);
         score += w.points > 40 ? 40 : w.points;
     }
@@ -690,18 +754,21 @@ int cg_event_report(struct cg_events *ev, const struct cg_principal *actor,
     rc = cg_db_read_begin(ev->db, &snap, err);
     rc = rc ? rc : report_row(ev, actor, in, kind, now, &r, logs, &detail, out, err);
     if (!rc && !*out) {
-        /* One read of the class's events around: the risk's repeats, and of them the duplicates. */
+        /* The class's events around and the reporter's latest, from the recent events in
+           memory: the risk's repeats, and of them the duplicates. */
+        struct cg_event__around_query q = {
+            r.category_kind, r.category_code, r.lon,
+            r.lat,           REPEAT_RADIUS_M, now - REPEAT_WINDOW_MS,
+            r.reporter_id,   PERSON_LAST,     now - REPEAT_WINDOW_MS};
         struct cg_event__near near[NEAR_SEEN];
         struct cg_error ignored = CG_ERROR_INIT;
-        char since[CG_TIME_ISO_LEN];
+        int64_t mine = 0;
         size_t n = 0;
 
-        cg_time_iso(now - REPEAT_WINDOW_MS, since, sizeof(since));
-        if (cg_event__nearby(ev->db, r.category_kind, r.category_code, r.lon, r.lat,
-                             REPEAT_RADIUS_M, since, false, near, NEAR_SEEN, &n, &ignored)) {
-            n = 0; /* a risk score without its repeats rather than no report */
-        }
-        risk(ev, &r, now, n);
+        /* on an error, what the memory already held: a risk score short of some repeats
+           rather than no report */
+        (void)cg_event__recent_around(ev->recent, &q, now, near, NEAR_SEEN, &n, &mine, &ignored);
+        risk(ev, &r, n, mine);
         dups = strcmp(kind, "normal") ? json_array() : duplicates(ev, actor, &r, now, near, n);
     }
     cg_db_read_end(snap);

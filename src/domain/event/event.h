@@ -46,6 +46,12 @@ struct cg_events *cg_events_new(struct cg_db *db, struct cg_grid_locator *grids,
 void cg_events_free(struct cg_events *ev);
 /* Uses cal (a new reference is taken) for the deadlines from now on. */
 void cg_events_set_calendar(struct cg_events *ev, struct cg_calendar *cal);
+/*
+ * Reads the last 30 days of events into memory now (what a report looks at: repeats,
+ * near-duplicates) rather than at the first report; *out_events gets how many. The server
+ * calls it at start; without it the first report pays.
+ */
+int cg_events_warm(struct cg_events *ev, size_t *out_events, struct cg_error *err);
 
 struct cg_event_input {
     const char *kind; /* "normal" (default), "self_resolved" (自行处置), "report_only" (报备) */

@@ -88,13 +88,6 @@ int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *ca
                      double lon, double lat, double radius_m, const char *since, bool open_only,
                      struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err);
 
-/*
- * How many of reporter_id's latest max events (report-only records aside) were reported at
- * or after since: the risk score's repeats by the same person (migration 0014's index).
- */
-int cg_event__reporter_recent(struct cg_db *db, int64_t reporter_id, const char *since, int max,
-                              int64_t *out_n, struct cg_error *err);
-
 /* The risk words and their points, through fn. */
 typedef void cg_event__word_fn(void *ctx, const char *word, int points);
 int cg_event__risk_words(struct cg_db *db, cg_event__word_fn *fn, void *ctx, struct cg_error *err);
@@ -116,6 +109,58 @@ typedef void cg_event__row_fn(void *ctx, const struct cg_event__row *row);
 int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
                    const struct cg_event_query *q, const char *now, cg_event__row_fn *fn, void *ctx,
                    struct cg_error *err);
+
+/* ---- recent events in memory (event_recent.c) ------------------------------------------ */
+
+/* An event as the recent events keep it. */
+struct cg_event__recent_row {
+    int64_t id, reporter_id;         /* reporter 0: none */
+    char cls[EV_TEXT + EV_CODE + 2]; /* "kind:code" */
+    double lon, lat;
+    char state[EV_TEXT], created_at[CG_TIME_ISO_LEN], grid_code[EV_CODE];
+    bool report_only;
+};
+typedef void cg_event__recent_fn(void *ctx, const struct cg_event__recent_row *row);
+
+/*
+ * The events changed since the log entry after_log, as they are now, through fn (each
+ * once, in id order); after_log 0: every event created since since instead. *out_last_log
+ * gets the newest log entry id of the same snapshot.
+ */
+int cg_event__recent_changes(struct cg_db *db, int64_t after_log, const char *since,
+                             cg_event__recent_fn *fn, void *ctx, int64_t *out_last_log,
+                             struct cg_error *err);
+
+/*
+ * The events of the last window_ms in memory, for what a report reads at intake (the risk's
+ * repeats at the place and by the person, the near-duplicates), kept up to date from the
+ * event log (docs/EVENTS.md, "Risk score"). Safe from any thread.
+ */
+struct cg_event__recent;
+struct cg_event__recent *cg_event__recent_new(struct cg_db *db, int64_t window_ms);
+void cg_event__recent_free(struct cg_event__recent *r);
+
+/* Catches up with the log now (at first: loads the window); *out_n gets the events held. */
+int cg_event__recent_warm(struct cg_event__recent *r, int64_t now_ms, size_t *out_n,
+                          struct cg_error *err);
+
+struct cg_event__around_query {
+    const char *category_kind, *category_code;
+    double lon, lat, radius_m;
+    int64_t since_ms;          /* reported at or after */
+    int64_t reporter_id;       /* 0: do not count */
+    size_t reporter_last;      /* the reporter's latest this many events count ... */
+    int64_t reporter_since_ms; /* ... when reported at or after this */
+};
+/*
+ * After catching up with the log: the newest max events of the class within radius_m
+ * reported since since_ms (report-only records aside), newest first, into out (*out_n), and
+ * how many of the reporter's latest reporter_last events were reported since
+ * reporter_since_ms (*out_mine). An error leaves the answer of what was already in memory.
+ */
+int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__around_query *q,
+                            int64_t now_ms, struct cg_event__near *out, size_t max, size_t *out_n,
+                            int64_t *out_mine, struct cg_error *err);
 
 /* The counters of one KPI group. */
 struct cg_event__kpi {

@@ -332,19 +332,60 @@ int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
     return rc < 0 ? rc : 0;
 }
 
-int cg_event__reporter_recent(struct cg_db *db, int64_t reporter_id, const char *since, int max,
-                              int64_t *out_n, struct cg_error *err)
-{
-    struct cg_conn *c;
-    int rc = cg_db_reader(db, &c, err);
+/* ---- recent events (event_recent.c) ----------------------------------------------------- */
 
-    *out_n = 0;
-    return rc ? rc
-              : cg_db_query_int64(c,
-                                  "SELECT COUNT(*) FROM (SELECT created_at FROM event"
-                                  " WHERE reporter_id = ?1 AND kind <> 'report_only'"
-                                  " ORDER BY id DESC LIMIT ?3) WHERE created_at >= ?2",
-                                  out_n, err, "iti", reporter_id, since, (int64_t)max);
+#define RECENT_COLUMNS                                                                             \
+    "e.id, e.category_kind || ':' || e.category_code, e.lon, e.lat, e.state, e.created_at,"        \
+    " e.grid_code, COALESCE(e.reporter_id, 0), e.kind = 'report_only'"
+
+static int recent_rows(struct cg_stmt *st, cg_event__recent_fn *fn, void *ctx, struct cg_error *err)
+{
+    int rc;
+
+    while ((rc = cg_db_step(st, err)) == CG_DB_ROW) {
+        struct cg_event__recent_row r;
+
+        r.id = cg_db_column_int64(st, 0);
+        copy(st, 1, r.cls, sizeof(r.cls));
+        r.lon = cg_db_column_double(st, 2);
+        r.lat = cg_db_column_double(st, 3);
+        copy(st, 4, r.state, sizeof(r.state));
+        copy(st, 5, r.created_at, sizeof(r.created_at));
+        copy(st, 6, r.grid_code, sizeof(r.grid_code));
+        r.reporter_id = cg_db_column_int64(st, 7);
+        r.report_only = cg_db_column_int64(st, 8) != 0;
+        fn(ctx, &r);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+int cg_event__recent_changes(struct cg_db *db, int64_t after_log, const char *since,
+                             cg_event__recent_fn *fn, void *ctx, int64_t *out_last_log,
+                             struct cg_error *err)
+{
+    struct cg_conn *c = NULL;
+    struct cg_stmt *st = NULL;
+    int rc = cg_db_read_begin(db, &c, err); /* the rows and the log's head: one snapshot */
+
+    rc = rc ? rc
+            : cg_db_query_int64(c, "SELECT COALESCE(MAX(id), 0) FROM event_log", out_last_log, err,
+                                "");
+    if (!rc && after_log == 0) {
+        rc = cg_db_prepare_bind(c,
+                                "SELECT " RECENT_COLUMNS " FROM event e WHERE e.created_at >= ?1"
+                                " ORDER BY e.id",
+                                &st, err, "t", since);
+    } else if (!rc && after_log < *out_last_log) {
+        rc = cg_db_prepare_bind(c,
+                                "SELECT " RECENT_COLUMNS " FROM event e WHERE e.id IN"
+                                " (SELECT event_id FROM event_log WHERE id > ?1 AND id <= ?2)"
+                                " ORDER BY e.id",
+                                &st, err, "ii", after_log, *out_last_log);
+    }
+    rc = rc || !st ? rc : recent_rows(st, fn, ctx, err);
+    cg_db_finalize(st);
+    cg_db_read_end(c);
+    return rc;
 }
 
 /* ---- KPIs ------------------------------------------------------------------------------- */

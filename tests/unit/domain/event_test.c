@@ -21,6 +21,7 @@
 #include "domain/grid/index.h"
 #include "domain/pii/pii.h"
 
+#include <math.h>
 #include <pthread.h>
 
 /* A point of grid 442000105001001 and one of 442000105207002. */
@@ -1016,6 +1017,103 @@ static json_t *kpi_of(struct fixture *f, const struct cg_principal *p, const cha
     return out;
 }
 
+/* Compares the recent events in memory with the store's answers for random questions. */
+static void compare_recent(struct fixture *f, struct cg_event__recent *recent, unsigned *seed,
+                           int rounds)
+{
+    static const char *const reporters[] = {"100003", "100004", "100005", "0"};
+    int64_t now = cg_time_now_ms();
+
+    for (int i = 0; i < rounds; i++) {
+        double lon = (rnd(seed) % 2 ? OTHER_LON : IN_LON) + ((int)(rnd(seed) % 601) - 300) * 1e-5;
+        double lat = (rnd(seed) % 2 ? OTHER_LAT : IN_LAT) + ((int)(rnd(seed) % 601) - 300) * 1e-5;
+        double radius = rnd(seed) % 2 ? 200.0 : 100.0;
+        int64_t since = now - (int64_t)(rnd(seed) % (30 * 24)) * 3600000;
+        const char *reporter = reporters[rnd(seed) % 4];
+        struct cg_event__around_query q = {"event", "0102",          lon, lat,  radius,
+                                           since,   atoll(reporter), 10,  since};
+        struct cg_event__near mem[64], sql[64];
+        struct cg_error err = CG_ERROR_INIT;
+        char since_iso[CG_TIME_ISO_LEN], window_iso[CG_TIME_ISO_LEN];
+        size_t n_mem = 0, n_sql = 0;
+        int64_t mine = -1, want = -1;
+        struct cg_conn *c;
+
+        cg_time_iso(since, since_iso, sizeof(since_iso));
+        assert_int_equal(cg_event__recent_around(recent, &q, now, mem, 64, &n_mem, &mine, &err), 0);
+        assert_int_equal(cg_event__nearby(f->db, "event", "0102", lon, lat, radius, since_iso,
+                                          false, sql, 64, &n_sql, &err),
+                         0);
+        assert_int_equal(cg_db_reader(f->db, &c, &err), 0);
+        /* the reporter's latest 10 of the window (by id), and of them those since since */
+        cg_time_iso(now - 30 * 86400 * INT64_C(1000), window_iso, sizeof(window_iso));
+        assert_int_equal(cg_db_query_int64(c,
+                                           "SELECT COUNT(*) FROM (SELECT created_at FROM event"
+                                           " WHERE reporter_id = ?1 AND kind <> 'report_only'"
+                                           " AND created_at >= ?3 ORDER BY id DESC LIMIT 10)"
+                                           " WHERE created_at >= ?2",
+                                           &want, &err, "itt", atoll(reporter), since_iso,
+                                           window_iso),
+                         0);
+        if (n_mem != n_sql) {
+            fail_msg("round %d at %.6f %.6f r %.0f since %s: %zu in memory, %zu in the store", i,
+                     lon, lat, radius, since_iso, n_mem, n_sql);
+        }
+        for (size_t k = 0; k < n_sql; k++) {
+            assert_int_equal(mem[k].id, sql[k].id);
+            assert_string_equal(mem[k].state, sql[k].state);
+            assert_string_equal(mem[k].created_at, sql[k].created_at);
+            assert_string_equal(mem[k].grid_code, sql[k].grid_code);
+            assert_true(fabs(mem[k].distance_m - sql[k].distance_m) < 1e-6);
+        }
+        if (mine != (atoll(reporter) ? want : 0)) {
+            fail_msg("round %d: reporter %s since %s: %lld in memory, %lld in the store", i,
+                     reporter, since_iso, (long long)mine, (long long)want);
+        }
+    }
+}
+
+/*
+ * The recent events in memory answer what the store answers (the events of the class around
+ * a point, the reporter's latest): loaded at first, then kept up to date from the log through
+ * reports, transitions, merges and cancellations of every kind.
+ */
+static void test_recent_events_agree_with_the_store(void **state)
+{
+    struct fixture *f = *state;
+    struct history h = {.f = f, .seed = 20261204};
+    struct cg_event__recent *recent;
+    struct cg_error err = CG_ERROR_INIT;
+    size_t held = 0;
+
+    build_history(&h);
+    /* scattered around the two points, by hand (before the memory is made: no log entry) */
+    assert_int_equal(cg_db_write(f->db, test_exec_job,
+                                 (char *)"UPDATE event SET lon = lon + ((id * 7919) % 601 - 300)"
+                                         " * 1e-5, lat = lat + ((id * 104729) % 601 - 300) * 1e-5",
+                                 &err),
+                     0);
+    recent = cg_event__recent_new(f->db, 30 * 86400 * INT64_C(1000));
+    assert_int_equal(cg_event__recent_warm(recent, cg_time_now_ms(), &held, &err), 0);
+    assert_true(held > 20 && held < 200); /* a part of the history is older than 30 days */
+    compare_recent(f, recent, &h.seed, 200);
+    /* events the memory holds change state (accepted, cancelled), and new ones come through
+       the workflow: each change reaches the memory by the log */
+    for (int64_t id = 1; id <= 120; id++) {
+        (void)act(f, &h.c.duty, id, id % 3 ? "accept" : "cancel", 0, NULL, 0);
+    }
+    compare_recent(f, recent, &h.seed, 200);
+    for (int i = 0; i < 60; i++) {
+        walk(&h);
+        if (i % 10 == 0) {
+            compare_recent(f, recent, &h.seed, 5);
+        }
+    }
+    compare_recent(f, recent, &h.seed, 200);
+    cg_event__recent_free(recent);
+    cast_free(&h.c);
+}
+
 /*
  * Rankings: a page of rows sorted by a figure (kept in a heap of offset + limit on the way)
  * is that slice of all the rows sorted the same way, for every field, both ways.
@@ -1206,6 +1304,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sweep_warns_once_and_supervises, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kpi_rollups_match_the_scan, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kpi_pages_are_slices_of_the_ranking, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_recent_events_agree_with_the_store, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollup_check_and_rebuild, setup, teardown),
     };
 

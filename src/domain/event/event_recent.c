@@ -1,0 +1,404 @@
+/*
+ * event_recent.c: the events of the last window (30 days) in memory, for what every report
+ * reads at intake: earlier events of its class around its place (the risk's repeats, and of
+ * them the near-duplicates offered for merging) and the reporter's latest events (repeats by
+ * the same person). Read from SQL, these were four statements of the report's seven and half
+ * the CPU its worker thread spent (docs/EVENTS.md, "Risk score").
+ *
+ * The memory follows the store through the event log, which every change of an event appends
+ * to in the transaction of the change: each query first reads the events with log entries
+ * after the last one it saw (usually a few), as they are now, and puts them in place. So a
+ * query sees what was committed when it began, whoever wrote it (this process, the CLI, SQL
+ * by hand), as the SQL did. The first query loads the window's events.
+ *
+ * Layout: a pool of entries; a hash of event id -> entry; a hash of (class, cell) -> chain of
+ * entries (the cells of cg_event__nearby(): 0.002 degrees); a hash of reporter -> chain,
+ * newest first. One mutex guards it all: a query holds it for a few microseconds.
+ */
+#include "base/cg.h"
+#include "base/mem.h"
+#include "base/time.h"
+#include "domain/event/event_int.h"
+
+#include <math.h>
+#include <pthread.h>
+
+#define CELL_DEG 0.002 /* as cg_event__nearby(), so the answers agree */
+#define NONE UINT32_MAX
+#define PRUNE_EVERY_MS (60 * INT64_C(1000))
+
+struct entry {
+    struct cg_event__recent_row row;
+    int64_t created_ms, cell;
+    uint64_t place;                 /* hash of (class, cell) */
+    uint32_t next_place, next_mine; /* chains; NONE ends them */
+    bool used;
+};
+
+/* An open-addressed table of 64-bit keys -> entry index (or chain head). */
+struct table {
+    uint64_t *keys; /* 0: empty (keys are made non-zero) */
+    uint32_t *vals;
+    size_t cap, n;
+};
+
+struct cg_event__recent {
+    pthread_mutex_t mu;
+    struct cg_db *db;
+    int64_t window_ms, last_log, pruned_ms, now_ms;
+    bool loaded;
+    struct entry *pool;
+    size_t pool_n, pool_cap;
+    uint32_t free_head;                        /* free entries chained through next_place */
+    struct table by_id, by_place, by_reporter; /* by_id.n: the events held */
+};
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x | 1; /* never 0, the empty key */
+}
+
+static uint64_t place_key(const char *cls, int64_t cell)
+{
+    uint64_t h = 14695981039346656037ull; /* FNV-1a of the class, then the cell */
+
+    for (; *cls; cls++) {
+        h = (h ^ (unsigned char)*cls) * 1099511628211ull;
+    }
+    return mix(h ^ (uint64_t)cell);
+}
+
+static int64_t cell_of(double lon, double lat)
+{
+    return (int64_t)floor((lat + 90.0) / CELL_DEG) * 180000 +
+           (int64_t)floor((lon + 180.0) / CELL_DEG);
+}
+
+static uint32_t *table_find(struct table *t, uint64_t key, bool add)
+{
+    size_t i;
+
+    if (add && (t->n + 1) * 2 > t->cap) {
+        struct table big = {cg_calloc(t->cap ? t->cap * 2 : 1024, sizeof(uint64_t)),
+                            cg_calloc(t->cap ? t->cap * 2 : 1024, sizeof(uint32_t)),
+                            t->cap ? t->cap * 2 : 1024, 0};
+
+        for (size_t j = 0; j < t->cap; j++) {
+            if (t->keys[j]) {
+                *table_find(&big, t->keys[j], true) = t->vals[j];
+            }
+        }
+        free(t->keys);
+        free(t->vals);
+        *t = big;
+    }
+    if (!t->cap) {
+        return NULL;
+    }
+    for (i = key & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1)) {
+        if (t->keys[i] == key) {
+            return &t->vals[i];
+        }
+    }
+    if (!add) {
+        return NULL;
+    }
+    t->keys[i] = key;
+    t->vals[i] = NONE;
+    t->n++;
+    return &t->vals[i];
+}
+
+/* Removes key (backward-shift deletion: no tombstones). */
+static void table_remove(struct table *t, uint64_t key)
+{
+    size_t i, j;
+
+    if (!t->cap) {
+        return;
+    }
+    for (i = key & (t->cap - 1); t->keys[i] && t->keys[i] != key; i = (i + 1) & (t->cap - 1)) {
+    }
+    if (!t->keys[i]) {
+        return;
+    }
+    t->keys[i] = 0;
+    t->n--;
+    for (j = (i + 1) & (t->cap - 1); t->keys[j]; j = (j + 1) & (t->cap - 1)) {
+        size_t home = t->keys[j] & (t->cap - 1);
+
+        /* move j back into the hole i when its home is not in (i, j] */
+        if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
+            t->keys[i] = t->keys[j];
+            t->vals[i] = t->vals[j];
+            t->keys[j] = 0;
+            i = j;
+        }
+    }
+}
+
+static void table_release(struct table *t)
+{
+    free(t->keys);
+    free(t->vals);
+    memset(t, 0, sizeof(*t));
+}
+
+/* Unlinks entry e from the chain whose head is *head (linked through the field at off). */
+static void unchain(struct cg_event__recent *r, uint32_t *head, uint32_t e, bool place)
+{
+    for (uint32_t *at = head; *at != NONE;
+         at = place ? &r->pool[*at].next_place : &r->pool[*at].next_mine) {
+        if (*at == e) {
+            *at = place ? r->pool[e].next_place : r->pool[e].next_mine;
+            return;
+        }
+    }
+}
+
+static void forget(struct cg_event__recent *r, uint32_t e)
+{
+    struct entry *x = &r->pool[e];
+    uint32_t *head = table_find(&r->by_place, x->place, false);
+
+    if (head) {
+        unchain(r, head, e, true);
+        if (*head == NONE) {
+            table_remove(&r->by_place, x->place);
+        }
+    }
+    if (x->row.reporter_id) {
+        uint64_t k = mix((uint64_t)x->row.reporter_id);
+
+        head = table_find(&r->by_reporter, k, false);
+        if (head) {
+            unchain(r, head, e, false);
+            if (*head == NONE) {
+                table_remove(&r->by_reporter, k);
+            }
+        }
+    }
+    table_remove(&r->by_id, mix((uint64_t)x->row.id));
+    x->used = false;
+    x->next_place = r->free_head;
+    r->free_head = e;
+}
+
+/* Links entry e into the reporter's chain, which is kept newest (highest id) first. */
+static void chain_mine(struct cg_event__recent *r, uint32_t e)
+{
+    uint32_t *at = table_find(&r->by_reporter, mix((uint64_t)r->pool[e].row.reporter_id), true);
+
+    while (*at != NONE && r->pool[*at].row.id > r->pool[e].row.id) {
+        at = &r->pool[*at].next_mine;
+    }
+    r->pool[e].next_mine = *at;
+    *at = e;
+}
+
+/* The row as it is now: in memory when within the window and not a report-only record. */
+static void put(void *ctx, const struct cg_event__recent_row *row)
+{
+    struct cg_event__recent *r = ctx;
+    uint32_t *have = table_find(&r->by_id, mix((uint64_t)row->id), false);
+    int64_t created = 0;
+    struct entry *x;
+    uint32_t e;
+
+    if (have) {
+        forget(r, *have); /* simpler than telling what moved: put it back below */
+    }
+    if (row->report_only || !cg_time_parse_iso(row->created_at, &created) ||
+        created < r->now_ms - r->window_ms) {
+        return; /* an old event that changed: not one a report looks at */
+    }
+    if (r->free_head != NONE) {
+        e = r->free_head;
+        r->free_head = r->pool[e].next_place;
+    } else {
+        if (r->pool_n == r->pool_cap) {
+            r->pool_cap = r->pool_cap ? r->pool_cap * 2 : 4096;
+            r->pool = cg_realloc(r->pool, r->pool_cap * sizeof(*r->pool));
+        }
+        e = (uint32_t)r->pool_n++;
+    }
+    x = &r->pool[e];
+    memset(x, 0, sizeof(*x));
+    x->row = *row;
+    x->used = true;
+    x->created_ms = created;
+    x->cell = cell_of(row->lon, row->lat);
+    x->place = place_key(row->cls, x->cell);
+    *table_find(&r->by_id, mix((uint64_t)row->id), true) = e;
+    {
+        uint32_t *head = table_find(&r->by_place, x->place, true);
+
+        x->next_place = *head;
+        *head = e;
+    }
+    x->next_mine = NONE;
+    if (row->reporter_id) {
+        chain_mine(r, e);
+    }
+}
+
+static void prune(struct cg_event__recent *r, int64_t now)
+{
+    for (size_t e = 0; e < r->pool_n; e++) {
+        if (r->pool[e].used && r->pool[e].created_ms < now - r->window_ms) {
+            forget(r, (uint32_t)e);
+        }
+    }
+    r->pruned_ms = now;
+}
+
+/* Reads what changed since the last log entry seen (all of the window at first). */
+static int sync(struct cg_event__recent *r, int64_t now, struct cg_error *err)
+{
+    char since[CG_TIME_ISO_LEN];
+    int64_t last = r->last_log;
+    int rc;
+
+    r->now_ms = now;
+    cg_time_iso(now - r->window_ms, since, sizeof(since));
+    rc = cg_event__recent_changes(r->db, r->loaded ? r->last_log : 0, since, put, r, &last, err);
+    if (!rc) {
+        r->loaded = true;
+        r->last_log = last;
+    }
+    if (now - r->pruned_ms >= PRUNE_EVERY_MS) {
+        prune(r, now);
+    }
+    return rc;
+}
+
+struct cg_event__recent *cg_event__recent_new(struct cg_db *db, int64_t window_ms)
+{
+    struct cg_event__recent *r = cg_calloc(1, sizeof(*r));
+
+    pthread_mutex_init(&r->mu, NULL);
+    r->db = db;
+    r->window_ms = window_ms;
+    r->free_head = NONE;
+    return r;
+}
+
+void cg_event__recent_free(struct cg_event__recent *r)
+{
+    if (!r) {
+        return;
+    }
+    table_release(&r->by_id);
+    table_release(&r->by_place);
+    table_release(&r->by_reporter);
+    free(r->pool);
+    pthread_mutex_destroy(&r->mu);
+    free(r);
+}
+
+int cg_event__recent_warm(struct cg_event__recent *r, int64_t now_ms, size_t *out_n,
+                          struct cg_error *err)
+{
+    int rc;
+
+    pthread_mutex_lock(&r->mu);
+    rc = sync(r, now_ms, err);
+    *out_n = r->by_id.n;
+    pthread_mutex_unlock(&r->mu);
+    return rc;
+}
+
+/* Metres between two points: the equirectangular rule of cg_event__nearby(). */
+static double metres(double lon1, double lat1, double lon2, double lat2)
+{
+    double k = cos((lat1 + lat2) / 2 * M_PI / 180.0);
+    double dx = (lon2 - lon1) * 111320.0 * k, dy = (lat2 - lat1) * 110574.0;
+
+    return sqrt(dx * dx + dy * dy);
+}
+
+static int newest_first(const void *a, const void *b)
+{
+    int64_t x = ((const struct cg_event__near *)a)->id, y = ((const struct cg_event__near *)b)->id;
+
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Keeps x in out (the newest max of all seen): appended, or in place of the oldest kept. */
+static void keep(const struct entry *x, double d, struct cg_event__near *out, size_t max, size_t *n)
+{
+    struct cg_event__near *slot = NULL;
+
+    if (*n < max) {
+        slot = &out[(*n)++];
+    } else {
+        for (size_t i = 0; i < max; i++) {
+            slot = !slot || out[i].id < slot->id ? &out[i] : slot;
+        }
+        slot = slot && slot->id < x->row.id ? slot : NULL;
+    }
+    if (slot) {
+        slot->id = x->row.id;
+        slot->distance_m = d;
+        snprintf(slot->state, sizeof(slot->state), "%s", x->row.state);
+        snprintf(slot->created_at, sizeof(slot->created_at), "%s", x->row.created_at);
+        snprintf(slot->grid_code, sizeof(slot->grid_code), "%s", x->row.grid_code);
+    }
+}
+
+int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__around_query *q,
+                            int64_t now_ms, struct cg_event__near *out, size_t max, size_t *out_n,
+                            int64_t *out_mine, struct cg_error *err)
+{
+    double dlat = q->radius_m / 110574.0,
+           dlon = q->radius_m / (111320.0 * cos(q->lat * M_PI / 180.0));
+    char cls[EV_TEXT + EV_CODE + 2];
+    int rc;
+
+    snprintf(cls, sizeof(cls), "%s:%s", q->category_kind, q->category_code);
+    *out_n = 0;
+    *out_mine = 0;
+    pthread_mutex_lock(&r->mu);
+    rc = sync(r, now_ms, err);
+    for (int64_t row = cell_of(0, q->lat - dlat) / 180000;
+         row <= cell_of(0, q->lat + dlat) / 180000; row++) {
+        int64_t c0 = cell_of(q->lon - dlon, q->lat) % 180000,
+                c1 = cell_of(q->lon + dlon, q->lat) % 180000;
+
+        for (int64_t col = c0; col <= c1; col++) {
+            int64_t cell = row * 180000 + col;
+            uint32_t *head = table_find(&r->by_place, place_key(cls, cell), false);
+
+            for (uint32_t e = head ? *head : NONE; e != NONE; e = r->pool[e].next_place) {
+                const struct entry *x = &r->pool[e];
+                double d;
+
+                if (x->cell != cell || strcmp(x->row.cls, cls) || x->created_ms < q->since_ms ||
+                    fabs(x->row.lon - q->lon) > dlon || fabs(x->row.lat - q->lat) > dlat) {
+                    continue;
+                }
+                d = metres(q->lon, q->lat, x->row.lon, x->row.lat);
+                if (d <= q->radius_m) {
+                    keep(x, d, out, max, out_n);
+                }
+            }
+        }
+    }
+    if (q->reporter_id) {
+        uint32_t *head = table_find(&r->by_reporter, mix((uint64_t)q->reporter_id), false);
+        size_t seen = 0;
+
+        for (uint32_t e = head ? *head : NONE; e != NONE && seen < q->reporter_last;
+             e = r->pool[e].next_mine, seen++) {
+            *out_mine += r->pool[e].created_ms >= q->reporter_since_ms;
+        }
+    }
+    pthread_mutex_unlock(&r->mu);
+    qsort(out, *out_n, sizeof(*out), newest_first);
+    return rc;
+}
