@@ -30,8 +30,10 @@
 struct entry {
     struct cg_event__recent_row row;
     int64_t created_ms, cell;
-    uint64_t place;                 /* hash of (class, cell) */
-    uint32_t next_place, next_mine; /* chains; NONE ends them */
+    uint64_t place; /* hash of (class, cell) */
+    /* doubly linked chains (NONE ends them): one reporter may have tens of thousands of
+       events in the window (a hotline operator's), and an event leaves its chain in O(1) */
+    uint32_t prev_place, next_place, prev_mine, next_mine;
     bool used;
 };
 
@@ -149,39 +151,90 @@ static void table_release(struct table *t)
     memset(t, 0, sizeof(*t));
 }
 
-/* Unlinks entry e from the chain whose head is *head (linked through the field at off). */
-static void unchain(struct cg_event__recent *r, uint32_t *head, uint32_t e, bool place)
+static void link_place(struct cg_event__recent *r, uint32_t e)
 {
-    for (uint32_t *at = head; *at != NONE;
-         at = place ? &r->pool[*at].next_place : &r->pool[*at].next_mine) {
-        if (*at == e) {
-            *at = place ? r->pool[e].next_place : r->pool[e].next_mine;
-            return;
+    uint32_t *head = table_find(&r->by_place, r->pool[e].place, true);
+
+    r->pool[e].prev_place = NONE;
+    r->pool[e].next_place = *head;
+    if (*head != NONE) {
+        r->pool[*head].prev_place = e;
+    }
+    *head = e;
+}
+
+static void unlink_place(struct cg_event__recent *r, uint32_t e)
+{
+    struct entry *x = &r->pool[e];
+
+    if (x->prev_place != NONE) {
+        r->pool[x->prev_place].next_place = x->next_place;
+    } else {
+        uint32_t *head = table_find(&r->by_place, x->place, false);
+
+        if (head) {
+            *head = x->next_place;
+            if (*head == NONE) {
+                table_remove(&r->by_place, x->place);
+            }
         }
+    }
+    if (x->next_place != NONE) {
+        r->pool[x->next_place].prev_place = x->prev_place;
+    }
+}
+
+/* Links e into its reporter's chain, newest (highest id) first: at the head when newest. */
+static void link_mine(struct cg_event__recent *r, uint32_t e)
+{
+    uint32_t *head = table_find(&r->by_reporter, mix((uint64_t)r->pool[e].row.reporter_id), true);
+    uint32_t prev = NONE, at = *head;
+
+    while (at != NONE && r->pool[at].row.id > r->pool[e].row.id) {
+        prev = at;
+        at = r->pool[at].next_mine;
+    }
+    r->pool[e].prev_mine = prev;
+    r->pool[e].next_mine = at;
+    if (at != NONE) {
+        r->pool[at].prev_mine = e;
+    }
+    if (prev != NONE) {
+        r->pool[prev].next_mine = e;
+    } else {
+        *head = e;
+    }
+}
+
+static void unlink_mine(struct cg_event__recent *r, uint32_t e)
+{
+    struct entry *x = &r->pool[e];
+    uint64_t key = mix((uint64_t)x->row.reporter_id);
+
+    if (x->prev_mine != NONE) {
+        r->pool[x->prev_mine].next_mine = x->next_mine;
+    } else {
+        uint32_t *head = table_find(&r->by_reporter, key, false);
+
+        if (head) {
+            *head = x->next_mine;
+            if (*head == NONE) {
+                table_remove(&r->by_reporter, key);
+            }
+        }
+    }
+    if (x->next_mine != NONE) {
+        r->pool[x->next_mine].prev_mine = x->prev_mine;
     }
 }
 
 static void forget(struct cg_event__recent *r, uint32_t e)
 {
     struct entry *x = &r->pool[e];
-    uint32_t *head = table_find(&r->by_place, x->place, false);
 
-    if (head) {
-        unchain(r, head, e, true);
-        if (*head == NONE) {
-            table_remove(&r->by_place, x->place);
-        }
-    }
+    unlink_place(r, e);
     if (x->row.reporter_id) {
-        uint64_t k = mix((uint64_t)x->row.reporter_id);
-
-        head = table_find(&r->by_reporter, k, false);
-        if (head) {
-            unchain(r, head, e, false);
-            if (*head == NONE) {
-                table_remove(&r->by_reporter, k);
-            }
-        }
+        unlink_mine(r, e);
     }
     table_remove(&r->by_id, mix((uint64_t)x->row.id));
     x->used = false;
@@ -189,33 +242,31 @@ static void forget(struct cg_event__recent *r, uint32_t e)
     r->free_head = e;
 }
 
-/* Links entry e into the reporter's chain, which is kept newest (highest id) first. */
-static void chain_mine(struct cg_event__recent *r, uint32_t e)
-{
-    uint32_t *at = table_find(&r->by_reporter, mix((uint64_t)r->pool[e].row.reporter_id), true);
-
-    while (*at != NONE && r->pool[*at].row.id > r->pool[e].row.id) {
-        at = &r->pool[*at].next_mine;
-    }
-    r->pool[e].next_mine = *at;
-    *at = e;
-}
-
 /* The row as it is now: in memory when within the window and not a report-only record. */
 static void put(void *ctx, const struct cg_event__recent_row *row)
 {
     struct cg_event__recent *r = ctx;
     uint32_t *have = table_find(&r->by_id, mix((uint64_t)row->id), false);
-    int64_t created = 0;
+    int64_t created = 0, cell;
     struct entry *x;
     uint32_t e;
 
-    if (have) {
-        forget(r, *have); /* simpler than telling what moved: put it back below */
-    }
     if (row->report_only || !cg_time_parse_iso(row->created_at, &created) ||
         created < r->now_ms - r->window_ms) {
-        return; /* an old event that changed: not one a report looks at */
+        if (have) {
+            forget(r, *have); /* an old event that changed: not one a report looks at */
+        }
+        return;
+    }
+    cell = cell_of(row->lon, row->lat);
+    if (have) {
+        x = &r->pool[*have];
+        if (x->cell == cell && x->row.reporter_id == row->reporter_id && x->created_ms == created &&
+            !strcmp(x->row.cls, row->cls)) {
+            x->row = *row; /* a new state, the common change: in place */
+            return;
+        }
+        forget(r, *have); /* moved to another class, place or reporter: linked anew */
     }
     if (r->free_head != NONE) {
         e = r->free_head;
@@ -232,18 +283,13 @@ static void put(void *ctx, const struct cg_event__recent_row *row)
     x->row = *row;
     x->used = true;
     x->created_ms = created;
-    x->cell = cell_of(row->lon, row->lat);
-    x->place = place_key(row->cls, x->cell);
+    x->cell = cell;
+    x->place = place_key(row->cls, cell);
     *table_find(&r->by_id, mix((uint64_t)row->id), true) = e;
-    {
-        uint32_t *head = table_find(&r->by_place, x->place, true);
-
-        x->next_place = *head;
-        *head = e;
-    }
-    x->next_mine = NONE;
+    link_place(r, e);
+    x->prev_mine = x->next_mine = NONE;
     if (row->reporter_id) {
-        chain_mine(r, e);
+        link_mine(r, e);
     }
 }
 

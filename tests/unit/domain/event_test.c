@@ -1103,6 +1103,16 @@ static void test_recent_events_agree_with_the_store(void **state)
         (void)act(f, &h.c.duty, id, id % 3 ? "accept" : "cancel", 0, NULL, 0);
     }
     compare_recent(f, recent, &h.seed, 200);
+    /* events moved to another place and reporter, with a log entry (as a correction would) */
+    assert_int_equal(
+        cg_db_write(f->db, test_exec_job,
+                    (char *)"UPDATE event SET lon = lon + 0.004, reporter_id = 100004"
+                            " WHERE id % 5 = 0; INSERT INTO event_log(event_id, at, action,"
+                            " from_state, to_state, note) SELECT id, created_at, 'note', state,"
+                            " state, 'moved' FROM event WHERE id % 5 = 0",
+                    &err),
+        0);
+    compare_recent(f, recent, &h.seed, 200);
     for (int i = 0; i < 60; i++) {
         walk(&h);
         if (i % 10 == 0) {
