@@ -606,6 +606,12 @@ bench_dashboard() {
         "/api/v1/kpi?by=worker&within=$town&$period"
     dash_row kpi_worker "GET /api/v1/kpi?by=worker over the year (all Dongguan: a row per worker)" \
         "/api/v1/kpi?by=worker&$period"
+    dash_row kpi_worker_rank "GET /api/v1/kpi?by=worker over the year, a ranking page (50 lowest on-time rates)" \
+        "/api/v1/kpi?by=worker&$period&order=on_time_rate&limit=50"
+    local ytd
+    ytd="from=$(echo "$to" | cut -c1-4)-01-01&to=$to"
+    dash_row kpi_worker_ytd "GET /api/v1/kpi?by=worker, the calendar year to date, a ranking page (year roll-ups)" \
+        "/api/v1/kpi?by=worker&$ytd&order=-reported&limit=50"
     # the KPIs are the same whichever way they are counted: the roll-ups against one scan
     local a b
     a=$(curl -sf "http://127.0.0.1:$HTTP_PORT/api/v1/kpi?by=town&from=$from&to=$to" -H "Authorization: Bearer $tok")

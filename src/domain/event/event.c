@@ -17,10 +17,10 @@
 #include <time.h>
 
 /* Duplicates: open events of the same class this close, this recent (docs/EVENTS.md). */
-#define DUP_RADIUS_M 100.0
+#define DUP_RADIUS_M 100 /* metres */
 #define DUP_WINDOW_MS (72 * 3600 * INT64_C(1000))
 /* Repeats that raise the risk: any event of the class this close, this recent. */
-#define REPEAT_RADIUS_M 200.0
+#define REPEAT_RADIUS_M 200 /* metres */
 #define REPEAT_WINDOW_MS (30 * 86400 * INT64_C(1000))
 #define NEAR_MAX 16
 /* The repeats read at a report, newest first: the duplicates are the newest of them. */
