@@ -11,6 +11,8 @@
 #include "base/time.h"
 #include "domain/event/event.h"
 
+#include <pthread.h>
+
 struct cg_conn;
 
 #define EV_TEXT 24
@@ -109,6 +111,38 @@ typedef void cg_event__row_fn(void *ctx, const struct cg_event__row *row);
 int cg_event__list(struct cg_db *db, const struct cg_event__scope *scope,
                    const struct cg_event_query *q, const char *now, cg_event__row_fn *fn, void *ctx,
                    struct cg_error *err);
+
+/* China time: UTC+8 all year (no daylight saving since 1991). */
+#define CN_OFFSET_MS (8 * 3600 * INT64_C(1000))
+#define DAY_MS (86400 * INT64_C(1000))
+
+struct cg_event__recent;
+
+/* The words of table risk_word, as last read (event.c). */
+struct cg_event__word_list {
+    struct cg_str text; /* the words, each NUL-terminated */
+    size_t *at;         /* where each starts in text */
+    int *points;
+    size_t n, cap;
+    int64_t read_ms; /* monotonic; 0: never */
+};
+
+/* The module (event.h): shared by event.c and event_kpi.c. */
+struct cg_events {
+    struct cg_db *db;
+    struct cg_grid_locator *grids;
+    struct cg_event__recent *recent; /* the last 30 days of events, for intake */
+    pthread_mutex_t mu;              /* guards cal and words */
+    struct cg_calendar *cal;
+    struct cg_event__word_list words;
+};
+
+/*
+ * The scope of actor's statistics (the queue's), narrowed by within when given: the KPIs'
+ * and the dashboard's.
+ */
+int cg_event__stats_scope(const struct cg_principal *actor, const char *within,
+                          struct cg_event__scope *scope, struct cg_error *err);
 
 /* ---- recent events in memory (event_recent.c) ------------------------------------------ */
 

@@ -1,0 +1,601 @@
+/*
+ * event_kpi.c: the first KPIs (event.h, docs/EVENTS.md "KPIs"): a period's buckets of the
+ * roll-ups (days, months, years, each added or subtracted), which roll-up rows answer a
+ * grouping in a scope, the groups sorted by any figure and paged, their names. The rows come
+ * from event_store.c: the roll-ups, or the scan of the events for periods that are not whole
+ * China days.
+ */
+#include "base/cg.h"
+#include "base/mem.h"
+#include "db/db.h"
+#include "domain/auth/auth.h"
+#include "domain/event/event_int.h"
+#include "domain/grid/index.h"
+
+#include <time.h>
+
+static json_t *rate(int64_t num, int64_t den)
+{
+    return den ? json_real((double)num / (double)den) : json_null();
+}
+
+/* A group's row of the answer; key NULL: the total, without one (nor a name). */
+static json_t *kpi_json(const struct cg_event__kpi *k, const char *key, const char *name)
+{
+    return json_pack(
+        "{s:s*, s:s?, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:I, s:I, s:o, s:I, s:o}", "key", key,
+        "name", name && *name ? name : NULL, "reported", (json_int_t)k->reported, "filed",
+        (json_int_t)k->filed, "due", (json_int_t)k->due, "closed", (json_int_t)k->closed,
+        "closed_on_time", (json_int_t)k->on_time, "closure_rate", rate(k->closed, k->due),
+        "on_time_rate", rate(k->on_time, k->due), "rework", (json_int_t)k->rework, "self_resolved",
+        (json_int_t)k->self_resolved, "self_resolution_rate", rate(k->self_resolved, k->reported),
+        "revisits", (json_int_t)k->revisits, "satisfaction",
+        k->revisits ? json_real(k->satisfaction_sum / (double)k->revisits) : json_null());
+}
+
+/* Drops the groups of l with nothing in the period and adds up the others into *total. */
+static void kpi_keep(struct cg_event__kpis *l, struct cg_event__kpi *total)
+{
+    size_t n = 0;
+
+    memset(total, 0, sizeof(*total));
+    for (size_t i = 0; i < l->n; i++) {
+        const struct cg_event__kpi *k = &l->rows[i];
+
+        /* Groups with nothing in the period are left out, whichever source counted them. */
+        if (!k->reported && !k->filed && !k->due && !k->closed && !k->on_time && !k->rework &&
+            !k->self_resolved && !k->revisits && k->satisfaction_sum == 0) {
+            continue;
+        }
+        l->rows[n++] = *k;
+        total->reported += k->reported;
+        total->filed += k->filed;
+        total->due += k->due;
+        total->closed += k->closed;
+        total->on_time += k->on_time;
+        total->rework += k->rework;
+        total->self_resolved += k->self_resolved;
+        total->revisits += k->revisits;
+        total->satisfaction_sum += k->satisfaction_sum;
+    }
+    l->n = n;
+}
+
+/*
+ * The orders of the KPI rows: each field of a row's JSON but the key, by its value; a rate
+ * (num / den) with den 0 has no value (null) and comes last in either direction.
+ */
+enum kpi_field {
+    KF_REPORTED,
+    KF_FILED,
+    KF_DUE,
+    KF_CLOSED,
+    KF_ON_TIME,
+    KF_CLOSURE_RATE,
+    KF_ON_TIME_RATE,
+    KF_REWORK,
+    KF_SELF_RESOLVED,
+    KF_SELF_RATE,
+    KF_REVISITS,
+    KF_SATISFACTION,
+    KF_KEY
+};
+
+static const char *const kpi_fields[] = {"reported",
+                                         "filed",
+                                         "due",
+                                         "closed",
+                                         "closed_on_time",
+                                         "closure_rate",
+                                         "on_time_rate",
+                                         "rework",
+                                         "self_resolved",
+                                         "self_resolution_rate",
+                                         "revisits",
+                                         "satisfaction",
+                                         "key",
+                                         NULL};
+
+/* The value of field of k into *v; false when it has none (a rate over nothing). */
+static bool kpi_value(const struct cg_event__kpi *k, enum kpi_field field, double *v)
+{
+    int64_t num = 0, den = 1;
+
+    switch (field) {
+    case KF_REPORTED:
+        num = k->reported;
+        break;
+    case KF_FILED:
+        num = k->filed;
+        break;
+    case KF_DUE:
+        num = k->due;
+        break;
+    case KF_CLOSED:
+        num = k->closed;
+        break;
+    case KF_ON_TIME:
+        num = k->on_time;
+        break;
+    case KF_CLOSURE_RATE:
+        num = k->closed, den = k->due;
+        break;
+    case KF_ON_TIME_RATE:
+        num = k->on_time, den = k->due;
+        break;
+    case KF_REWORK:
+        num = k->rework;
+        break;
+    case KF_SELF_RESOLVED:
+        num = k->self_resolved;
+        break;
+    case KF_SELF_RATE:
+        num = k->self_resolved, den = k->reported;
+        break;
+    case KF_REVISITS:
+        num = k->revisits;
+        break;
+    case KF_SATISFACTION:
+        *v = k->revisits ? k->satisfaction_sum / (double)k->revisits : 0;
+        return k->revisits != 0;
+    default:
+        return false;
+    }
+    *v = den ? (double)num / (double)den : 0;
+    return den != 0;
+}
+
+/* A row with its value of the sort field. */
+struct kpi_sort {
+    const struct cg_event__kpi *k;
+    const char *key;
+    double v;
+    bool has;
+};
+
+static int kpi_sort_cmp(const void *pa, const void *pb, bool desc)
+{
+    const struct kpi_sort *a = pa, *b = pb;
+
+    if (a->has != b->has) {
+        return a->has ? -1 : 1;
+    }
+    if (a->has && a->v != b->v) {
+        return (a->v < b->v) == desc ? 1 : -1;
+    }
+    return a->has || !desc ? strcmp(a->key, b->key) : strcmp(b->key, a->key);
+}
+
+static int kpi_sort_asc(const void *a, const void *b)
+{
+    return kpi_sort_cmp(a, b, false);
+}
+
+static int kpi_sort_desc(const void *a, const void *b)
+{
+    return kpi_sort_cmp(a, b, true);
+}
+
+/* Sifts heap[i] down a heap of n whose root is the last in the order cmp (the worst kept). */
+static void kpi_sift(struct kpi_sort *heap, size_t n, size_t i,
+                     int (*cmp)(const void *, const void *))
+{
+    for (;;) {
+        size_t worst = i, l = 2 * i + 1, r = l + 1;
+        struct kpi_sort t;
+
+        if (l < n && cmp(&heap[l], &heap[worst]) > 0) {
+            worst = l;
+        }
+        if (r < n && cmp(&heap[r], &heap[worst]) > 0) {
+            worst = r;
+        }
+        if (worst == i) {
+            return;
+        }
+        t = heap[i];
+        heap[i] = heap[worst];
+        heap[worst] = t;
+        i = worst;
+    }
+}
+
+/*
+ * The name of a KPI group into out: grids, villages and towns from the grid map in memory
+ * (a grid whose code starts with the key: the grids are in code order), else from the store
+ * (retired grids, workers).
+ */
+static void kpi_name(struct cg_events *ev, const struct cg_grid_index *ix, enum cg_event__by by,
+                     const char *key, char *out, size_t size)
+{
+    struct cg_error ignored = CG_ERROR_INIT;
+
+    *out = 0;
+    if (by == CG_EVENT_BY_GRID || by == CG_EVENT_BY_VILLAGE || by == CG_EVENT_BY_TOWN) {
+        size_t lo = 0, hi = cg_grid_index_count(ix), len = strlen(key);
+
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+
+            if (strcmp(cg_grid_index_code(ix, (int)mid), key) < 0) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo < cg_grid_index_count(ix) && !strncmp(cg_grid_index_code(ix, (int)lo), key, len)) {
+            struct cg_grid_place place;
+            const char *name;
+
+            cg_grid_index_place(ix, (int)lo, &place);
+            name = by == CG_EVENT_BY_GRID      ? (strlen(place.code) == len ? place.name : NULL)
+                   : by == CG_EVENT_BY_VILLAGE ? place.community_name
+                                               : place.town_name;
+            if (name && *name) {
+                snprintf(out, size, "%s", name);
+                return;
+            }
+        }
+    }
+    if (cg_event__kpi_name(ev->db, by, key, out, size, &ignored)) {
+        cg_error_clear(&ignored);
+        *out = 0;
+    }
+}
+
+/*
+ * The groups of l sorted by field (ties and KF_KEY: by key) and paged, as JSON. A page of a
+ * ranking (offset + limit well below the groups) keeps only the first offset + limit in a heap
+ * on the way, rather than sorting every group: the top 50 of 9,889 workers.
+ */
+static json_t *kpi_page(struct cg_events *ev, enum cg_event__by by, const struct cg_event__kpis *l,
+                        enum kpi_field field, bool desc, int64_t offset, int64_t limit)
+{
+    struct cg_error ignored = CG_ERROR_INIT;
+    struct cg_conn *snap = NULL;
+    struct cg_grid_index *ix;
+    int (*cmp)(const void *, const void *) = desc ? kpi_sort_desc : kpi_sort_asc;
+    json_t *rows = json_array();
+    size_t first = (uint64_t)offset > l->n ? l->n : (size_t)offset;
+    size_t last = limit > 0 && (uint64_t)limit < l->n - first ? first + (size_t)limit : l->n;
+    struct kpi_sort *s = cg_calloc(last ? last : 1, sizeof(*s));
+    size_t kept = 0;
+
+    for (size_t i = 0; i < l->n; i++) {
+        struct kpi_sort x = {&l->rows[i], cg_event__kpi_key(l, &l->rows[i]), 0, false};
+
+        x.has = kpi_value(x.k, field, &x.v);
+        if (kept < last) {
+            s[kept++] = x;
+            if (kept == last) {
+                for (size_t j = last / 2; j-- > 0;) {
+                    kpi_sift(s, last, j, cmp);
+                }
+            }
+        } else if (last && cmp(&x, &s[0]) < 0) {
+            s[0] = x;
+            kpi_sift(s, last, 0, cmp);
+        }
+    }
+    qsort(s, kept, sizeof(*s), cmp);
+    ix = cg_grid_locator_acquire(ev->grids);
+    if (cg_db_read_begin(ev->db, &snap, &ignored)) {
+        cg_error_clear(&ignored); /* the rows without some names rather than no answer */
+    }
+    for (size_t i = first; i < kept; i++) {
+        char name[EV_NAME];
+
+        kpi_name(ev, ix, by, s[i].key, name, sizeof(name));
+        json_array_append_new(rows, kpi_json(s[i].k, s[i].key, name));
+    }
+    cg_db_read_end(snap);
+    cg_grid_locator_release(ev->grids, ix);
+    free(s);
+    return rows;
+}
+
+/* A bound of a period: a date is the start of that China day; else an RFC 3339 UTC time. */
+static bool parse_bound(const char *s, int64_t *out)
+{
+    if (!s || !cg_time_parse_iso(s, out)) {
+        return false;
+    }
+    if (strlen(s) == 10) {
+        *out -= CN_OFFSET_MS;
+    }
+    return true;
+}
+
+static bool china_midnight(int64_t ms)
+{
+    return (ms + CN_OFFSET_MS) % DAY_MS == 0;
+}
+
+/* Appends bucket name with sign to *list (n used, *cap allocated). */
+static void add_bucket(struct cg_event__bucket **list, size_t *n, size_t *cap, const char *name,
+                       int sign)
+{
+    if (*n == *cap) {
+        *cap = *cap ? *cap * 2 : 32;
+        *list = cg_realloc(*list, *cap * sizeof(**list));
+    }
+    snprintf((*list)[*n].name, sizeof((*list)[*n].name), "%s", name);
+    (*list)[(*n)++].sign = sign;
+}
+
+static void add_day(struct cg_event__bucket **list, size_t *n, size_t *cap, int64_t day, int sign)
+{
+    time_t secs = (time_t)(day * 86400);
+    struct tm tm;
+    char b[40];
+
+    gmtime_r(&secs, &tm);
+    snprintf(b, sizeof(b), "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    add_bucket(list, n, cap, b, sign);
+}
+
+/*
+ * The month (or year) of day (days since 1970): its first day, the first day after it and
+ * its bucket name ("2026-01" or "2026").
+ */
+static void period_of(int64_t day, bool year, int64_t *start, int64_t *next, char *name,
+                      size_t size)
+{
+    time_t secs = (time_t)(day * 86400);
+    struct tm tm;
+
+    gmtime_r(&secs, &tm);
+    if (year) {
+        snprintf(name, size, "%04d", tm.tm_year + 1900);
+    } else {
+        snprintf(name, size, "%04d-%02d", tm.tm_year + 1900, tm.tm_mon + 1);
+    }
+    tm.tm_mday = 1;
+    tm.tm_mon = year ? 0 : tm.tm_mon;
+    *start = (int64_t)timegm(&tm) / 86400;
+    tm.tm_mon += year ? 12 : 1; /* timegm normalises December + 1 */
+    *next = (int64_t)timegm(&tm) / 86400;
+}
+
+/*
+ * Appends the buckets of days [a, b) with sign: each month the range touches is its month row
+ * when whole; when partly inside, the days inside or, when fewer, the month minus the days
+ * outside (at most 15 day rows at each end).
+ */
+static void cover_months(struct cg_event__bucket **list, size_t *n, size_t *cap, int64_t a,
+                         int64_t b, int sign)
+{
+    while (a < b) {
+        int64_t m0, m1, e;
+        char month[40];
+
+        period_of(a, false, &m0, &m1, month, sizeof(month));
+        e = b < m1 ? b : m1;
+        if ((e - a) * 2 <= m1 - m0 && e - a < m1 - m0) {
+            for (int64_t i = a; i < e; i++) {
+                add_day(list, n, cap, i, sign);
+            }
+        } else {
+            add_bucket(list, n, cap, month, sign);
+            for (int64_t i = m0; i < m1; i++) {
+                if (i < a || i >= e) {
+                    add_day(list, n, cap, i, -sign);
+                }
+            }
+        }
+        a = m1;
+    }
+}
+
+/*
+ * The roll-up buckets of [from, to), both China midnights, each with its sign (an array
+ * owned by the caller, free(); *out_n of them). Each year the period touches is covered by
+ * its months (cover_months) or, when that takes more rows, by the year row less the months
+ * and days outside the period: a year to date is the year, less December, plus its first days.
+ * A bucket costs one row per group to read, so fewer buckets is a faster answer.
+ */
+static struct cg_event__bucket *buckets_of(int64_t from, int64_t to, size_t *out_n)
+{
+    int64_t d = (from + CN_OFFSET_MS) / DAY_MS, end = (to + CN_OFFSET_MS) / DAY_MS;
+    struct cg_event__bucket *list = NULL;
+    size_t n = 0, cap = 0;
+
+    while (d < end) {
+        struct cg_event__bucket *alt = NULL;
+        size_t alt_n = 0, alt_cap = 0, mark = n;
+        int64_t y0, y1, e;
+        char year[40];
+
+        period_of(d, true, &y0, &y1, year, sizeof(year));
+        e = end < y1 ? end : y1;
+        cover_months(&list, &n, &cap, d, e, 1);
+        add_bucket(&alt, &alt_n, &alt_cap, year, 1);
+        cover_months(&alt, &alt_n, &alt_cap, y0, d, -1);
+        cover_months(&alt, &alt_n, &alt_cap, e, y1, -1);
+        if (alt_n < n - mark) {
+            n = mark;
+            for (size_t i = 0; i < alt_n; i++) {
+                add_bucket(&list, &n, &cap, alt[i].name, alt[i].sign);
+            }
+        }
+        free(alt);
+        d = y1;
+    }
+    *out_n = n;
+    return list;
+}
+
+/*
+ * Which roll-up rows answer a grouping in a scope (see migration 0010 for
+ * the targets): false when none do (a department's KPIs by worker, a
+ * reporter's by department), and the scan answers.
+ */
+static bool rollup_plan(enum cg_event__by by, const struct cg_event__scope *scope, char *key,
+                        size_t key_size, struct cg_event__rollup_query *q)
+{
+    static const int group_lvl[] = {3, 2, 1, 0, 0};
+    static const bool has_lvl[3][4] = {
+        {true, true, true, true}, {true, true, false, true}, {false, false, false, true}};
+    size_t plen = strlen(scope->grid_prefix);
+    int lvl = plen <= 6 ? 0 : plen <= 9 ? 1 : plen <= 12 ? 2 : 3;
+
+    memset(q, 0, sizeof(*q));
+    q->prefix = scope->grid_prefix;
+    if (scope->department) {
+        if (by == CG_EVENT_BY_WORKER) {
+            return false;
+        }
+        q->dim = 1;
+        q->key = scope->department;
+    } else if (scope->owner_id) {
+        if (by == CG_EVENT_BY_DEPARTMENT) {
+            return false;
+        }
+        q->dim = 2;
+        snprintf(key, key_size, "%" PRId64, scope->owner_id);
+        q->key = key;
+    } else {
+        q->dim = by == CG_EVENT_BY_DEPARTMENT ? 1 : by == CG_EVENT_BY_WORKER ? 2 : 0;
+    }
+    if (lvl < group_lvl[by]) {
+        lvl = group_lvl[by];
+    }
+    while (!has_lvl[q->dim][lvl]) {
+        lvl++;
+    }
+    q->lvl = lvl;
+    switch (by) {
+    case CG_EVENT_BY_GRID:
+        q->group = 0;
+        break;
+    case CG_EVENT_BY_VILLAGE:
+        q->group = lvl == 2 ? 0 : 1;
+        break;
+    case CG_EVENT_BY_TOWN:
+        q->group = lvl == 1 ? 0 : 2;
+        break;
+    default:
+        q->group = 3;
+        break;
+    }
+    return true;
+}
+
+int cg_event__stats_scope(const struct cg_principal *actor, const char *within,
+                          struct cg_event__scope *scope, struct cg_error *err)
+{
+    int rc = 0;
+
+    *scope = (struct cg_event__scope){"", NULL, 0};
+    if (actor) {
+        rc = cg_auth_allow_filter(actor, within, err);
+        if (!rc && actor->scope_kind == CG_SCOPE_GRID) {
+            scope->grid_prefix = actor->scope_ref;
+        } else if (!rc && actor->scope_kind == CG_SCOPE_DEPARTMENT) {
+            scope->department = actor->scope_ref;
+        } else if (!rc && actor->scope_kind == CG_SCOPE_OWN) {
+            scope->owner_id = actor->account_id ? actor->account_id : -1;
+        }
+    }
+    if (!rc && within && *within && strlen(within) >= strlen(scope->grid_prefix)) {
+        scope->grid_prefix = within;
+    }
+    return rc;
+}
+
+static int kpi(struct cg_events *ev, const struct cg_principal *actor,
+               const struct cg_event_kpi_query *q, bool scan, json_t **out, struct cg_error *err)
+{
+    static const char *const groups_by[] = {"grid",       "village", "town",
+                                            "department", "worker",  NULL};
+    struct cg_event__scope scope;
+    struct cg_event__rollup_query rq;
+    struct cg_event__kpis groups = {NULL, 0, 0, CG_STR_INIT};
+    struct cg_event__kpi sum;
+    int64_t from = 0, to = 0;
+    char f[CG_TIME_ISO_LEN], t[CG_TIME_ISO_LEN], key[32];
+    const char *source = "scan";
+    int by = 0, field = KF_KEY, rc = 0;
+    bool desc = q->order && q->order[0] == '-';
+    json_t *total, *rows;
+
+    *out = NULL;
+    while (groups_by[by] && strcmp(groups_by[by], q->by ? q->by : "grid")) {
+        by++;
+    }
+    if (!groups_by[by]) {
+        return cg_error_field(err, CG_EINVAL, "by",
+                              "'by' must be grid, village, town, department or worker");
+    }
+    if (!q->from || !q->to || !parse_bound(q->from, &from) || !parse_bound(q->to, &to)) {
+        return cg_error_field(err, q->from && q->to ? CG_EINVAL : CG_EMISSING,
+                              q->from && parse_bound(q->from, &from) ? "to" : "from",
+                              "'from' and 'to' must be dates (China days) like 2026-01-01 or "
+                              "UTC times like 2026-01-01T00:00:00Z");
+    }
+    if (to <= from) {
+        return cg_error_field(err, CG_EINVAL, "to", "'to' must come after 'from'");
+    }
+    if (q->order) {
+        const char *name = q->order + (desc ? 1 : 0);
+
+        for (field = 0; kpi_fields[field] && strcmp(kpi_fields[field], name); field++) {
+        }
+        if (!kpi_fields[field]) {
+            return cg_error_field(err, CG_EINVAL, "order",
+                                  "'order' must be a field of the rows (reported, closure_rate, "
+                                  "on_time_rate, satisfaction, key ...), with '-' first for the "
+                                  "highest first");
+        }
+    }
+    if (q->limit < 0 || q->offset < 0) {
+        return cg_error_field(err, CG_EINVAL, q->limit < 0 ? "limit" : "offset",
+                              "'limit' and 'offset' must not be negative");
+    }
+    rc = cg_event__stats_scope(actor, q->within, &scope, err);
+    if (rc) {
+        return rc;
+    }
+    cg_time_iso(from, f, sizeof(f));
+    cg_time_iso(to, t, sizeof(t));
+    if (china_midnight(from) && china_midnight(to) && !scan &&
+        rollup_plan((enum cg_event__by)by, &scope, key, sizeof(key), &rq)) {
+        struct cg_event__bucket *buckets = buckets_of(from, to, &rq.n_buckets);
+
+        rq.buckets = buckets;
+        source = "rollup";
+        rc = cg_event__kpi_rollup(ev->db, &rq, &groups, err);
+        free(buckets);
+    } else {
+        rc = cg_event__kpi_scan(ev->db, (enum cg_event__by)by, &scope, f, t, &groups, err);
+    }
+    rc = rc ? rc : groups.keys.err;
+    if (rc) {
+        cg_event__kpis_free(&groups);
+        return rc == CG_ETOOBIG ? cg_error_set(err, CG_ETOOBIG, "too many groups to answer") : rc;
+    }
+    kpi_keep(&groups, &sum);
+    rows = kpi_page(ev, (enum cg_event__by)by, &groups, (enum kpi_field)field, desc, q->offset,
+                    q->limit);
+    total = kpi_json(&sum, NULL, NULL);
+    json_object_del(total, "key");
+    json_object_del(total, "name");
+    *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "by", groups_by[by],
+                     "from", f, "to", t, "source", source, "order", q->order ? q->order : "key",
+                     "groups", (json_int_t)groups.n, "offset", (json_int_t)q->offset, "limit",
+                     q->limit ? json_integer(q->limit) : json_null(), "rows", rows, "total", total);
+    cg_event__kpis_free(&groups);
+    return 0;
+}
+
+int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
+                 const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+{
+    return kpi(ev, actor, q, false, out, err);
+}
+
+int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
+                            const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+{
+    return kpi(ev, actor, q, true, out, err);
+}
