@@ -11,6 +11,7 @@
 #include "base/time.h"
 #include "domain/event/event.h"
 
+#include <math.h>
 #include <pthread.h>
 
 struct cg_conn;
@@ -86,6 +87,38 @@ struct cg_event__near {
     double distance_m;
     char state[EV_TEXT], created_at[CG_TIME_ISO_LEN], grid_code[EV_CODE];
 };
+/* Keeps an event in out, the newest max of those offered (appended, or in the oldest's place). */
+void cg_event__near_keep(struct cg_event__near *out, size_t max, size_t *n, int64_t id, double d,
+                         const char *state, const char *created_at, const char *grid_code);
+/* qsort() order of cg_event__near: newest (highest id) first. */
+int cg_event__newest_first(const void *a, const void *b);
+
+/*
+ * The cells of 0.002 degrees (about 200 m) that the generated column `cell` of migration 0012
+ * numbers row * CG_EVENT__CELL_COLUMNS + column, truncating as SQLite's CAST does.
+ */
+#define CG_EVENT__CELL_DEG 0.002
+#define CG_EVENT__CELL_COLUMNS 180000
+
+static inline int64_t cg_event__cell_row(double lat)
+{
+    return (int64_t)((lat + 90) / CG_EVENT__CELL_DEG);
+}
+
+static inline int64_t cg_event__cell_column(double lon)
+{
+    return (int64_t)((lon + 180) / CG_EVENT__CELL_DEG);
+}
+
+/* Metres between two points (equirectangular at their mean latitude: fine within km). */
+static inline double cg_event__metres(double lon1, double lat1, double lon2, double lat2)
+{
+    double k = cos((lat1 + lat2) / 2 * M_PI / 180.0);
+    double dx = (lon2 - lon1) * 111320.0 * k, dy = (lat2 - lat1) * 110574.0;
+
+    return sqrt(dx * dx + dy * dy);
+}
+
 int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *category_code,
                      double lon, double lat, double radius_m, const char *since, bool open_only,
                      struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err);

@@ -23,7 +23,6 @@
 #include <math.h>
 #include <pthread.h>
 
-#define CELL_DEG 0.002 /* as cg_event__nearby(), so the answers agree */
 #define NONE UINT32_MAX
 #define PRUNE_EVERY_MS (60 * INT64_C(1000))
 
@@ -77,8 +76,7 @@ static uint64_t place_key(const char *cls, int64_t cell)
 
 static int64_t cell_of(double lon, double lat)
 {
-    return (int64_t)floor((lat + 90.0) / CELL_DEG) * 180000 +
-           (int64_t)floor((lon + 180.0) / CELL_DEG);
+    return cg_event__cell_row(lat) * CG_EVENT__CELL_COLUMNS + cg_event__cell_column(lon);
 }
 
 static uint32_t *table_find(struct table *t, uint64_t key, bool add)
@@ -359,44 +357,6 @@ int cg_event__recent_warm(struct cg_event__recent *r, int64_t now_ms, size_t *ou
     return rc;
 }
 
-/* Metres between two points: the equirectangular rule of cg_event__nearby(). */
-static double metres(double lon1, double lat1, double lon2, double lat2)
-{
-    double k = cos((lat1 + lat2) / 2 * M_PI / 180.0);
-    double dx = (lon2 - lon1) * 111320.0 * k, dy = (lat2 - lat1) * 110574.0;
-
-    return sqrt(dx * dx + dy * dy);
-}
-
-static int newest_first(const void *a, const void *b)
-{
-    int64_t x = ((const struct cg_event__near *)a)->id, y = ((const struct cg_event__near *)b)->id;
-
-    return x < y ? 1 : x > y ? -1 : 0;
-}
-
-/* Keeps x in out (the newest max of all seen): appended, or in place of the oldest kept. */
-static void keep(const struct entry *x, double d, struct cg_event__near *out, size_t max, size_t *n)
-{
-    struct cg_event__near *slot = NULL;
-
-    if (*n < max) {
-        slot = &out[(*n)++];
-    } else {
-        for (size_t i = 0; i < max; i++) {
-            slot = !slot || out[i].id < slot->id ? &out[i] : slot;
-        }
-        slot = slot && slot->id < x->row.id ? slot : NULL;
-    }
-    if (slot) {
-        slot->id = x->row.id;
-        slot->distance_m = d;
-        snprintf(slot->state, sizeof(slot->state), "%s", x->row.state);
-        snprintf(slot->created_at, sizeof(slot->created_at), "%s", x->row.created_at);
-        snprintf(slot->grid_code, sizeof(slot->grid_code), "%s", x->row.grid_code);
-    }
-}
-
 int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__around_query *q,
                             int64_t now_ms, struct cg_event__near *out, size_t max, size_t *out_n,
                             int64_t *out_mine, struct cg_error *err)
@@ -411,13 +371,11 @@ int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__a
     *out_mine = 0;
     pthread_mutex_lock(&r->mu);
     rc = sync(r, now_ms, err);
-    for (int64_t row = cell_of(0, q->lat - dlat) / 180000;
-         row <= cell_of(0, q->lat + dlat) / 180000; row++) {
-        int64_t c0 = cell_of(q->lon - dlon, q->lat) % 180000,
-                c1 = cell_of(q->lon + dlon, q->lat) % 180000;
-
-        for (int64_t col = c0; col <= c1; col++) {
-            int64_t cell = row * 180000 + col;
+    for (int64_t row = cg_event__cell_row(q->lat - dlat); row <= cg_event__cell_row(q->lat + dlat);
+         row++) {
+        for (int64_t col = cg_event__cell_column(q->lon - dlon);
+             col <= cg_event__cell_column(q->lon + dlon); col++) {
+            int64_t cell = row * CG_EVENT__CELL_COLUMNS + col;
             uint32_t *head = table_find(&r->by_place, place_key(cls, cell), false);
 
             for (uint32_t e = head ? *head : NONE; e != NONE; e = r->pool[e].next_place) {
@@ -428,9 +386,10 @@ int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__a
                     fabs(x->row.lon - q->lon) > dlon || fabs(x->row.lat - q->lat) > dlat) {
                     continue;
                 }
-                d = metres(q->lon, q->lat, x->row.lon, x->row.lat);
+                d = cg_event__metres(q->lon, q->lat, x->row.lon, x->row.lat);
                 if (d <= q->radius_m) {
-                    keep(x, d, out, max, out_n);
+                    cg_event__near_keep(out, max, out_n, x->row.id, d, x->row.state,
+                                        x->row.created_at, x->row.grid_code);
                 }
             }
         }
@@ -445,6 +404,6 @@ int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__a
         }
     }
     pthread_mutex_unlock(&r->mu);
-    qsort(out, *out_n, sizeof(*out), newest_first);
+    qsort(out, *out_n, sizeof(*out), cg_event__newest_first);
     return rc;
 }

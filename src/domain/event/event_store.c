@@ -945,30 +945,30 @@ bool cg_event__follows(struct cg_db *db, int64_t id, int64_t account_id)
            n > 0;
 }
 
-/* Metres between two points (equirectangular at their mean latitude: fine within km). */
-static double metres(double lon1, double lat1, double lon2, double lat2)
+void cg_event__near_keep(struct cg_event__near *out, size_t max, size_t *n, int64_t id, double d,
+                         const char *state, const char *created_at, const char *grid_code)
 {
-    double k = cos((lat1 + lat2) / 2 * M_PI / 180.0);
-    double dx = (lon2 - lon1) * 111320.0 * k, dy = (lat2 - lat1) * 110574.0;
+    struct cg_event__near *slot = NULL;
 
-    return sqrt(dx * dx + dy * dy);
+    if (*n < max) {
+        slot = &out[(*n)++];
+    } else {
+        /* full: the oldest kept gives way to a newer one */
+        for (size_t i = 0; i < max; i++) {
+            slot = !slot || out[i].id < slot->id ? &out[i] : slot;
+        }
+        slot = slot && slot->id < id ? slot : NULL;
+    }
+    if (slot) {
+        slot->id = id;
+        slot->distance_m = d;
+        snprintf(slot->state, sizeof(slot->state), "%s", state);
+        snprintf(slot->created_at, sizeof(slot->created_at), "%s", created_at);
+        snprintf(slot->grid_code, sizeof(slot->grid_code), "%s", grid_code);
+    }
 }
 
-/* The cell of migration 0012 (0.002 degrees; rows of 180000 columns). */
-#define CELL_DEG 0.002
-#define CELL_COLUMNS 180000
-
-static int64_t cell_row(double lat)
-{
-    return (int64_t)((lat + 90) / CELL_DEG);
-}
-
-static int64_t cell_column(double lon)
-{
-    return (int64_t)((lon + 180) / CELL_DEG);
-}
-
-static int newest_first(const void *a, const void *b)
+int cg_event__newest_first(const void *a, const void *b)
 {
     int64_t x = ((const struct cg_event__near *)a)->id, y = ((const struct cg_event__near *)b)->id;
 
@@ -980,13 +980,14 @@ int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *ca
                      struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err)
 {
     double dlat = radius_m / 110574.0, dlon = radius_m / (111320.0 * cos(lat * M_PI / 180.0));
-    int64_t col_lo = cell_column(lon - dlon), col_hi = cell_column(lon + dlon);
+    int64_t col_lo = cg_event__cell_column(lon - dlon), col_hi = cg_event__cell_column(lon + dlon);
     struct cg_conn *c;
     int rc = cg_db_reader(db, &c, err);
 
     *out_n = 0;
     /* One range of cells per row of cells the box touches (two or three). */
-    for (int64_t row = cell_row(lat - dlat); !rc && row <= cell_row(lat + dlat); row++) {
+    for (int64_t row = cg_event__cell_row(lat - dlat); !rc && row <= cg_event__cell_row(lat + dlat);
+         row++) {
         struct cg_stmt *st = NULL;
 
         rc = cg_db_prepare_bind(
@@ -997,40 +998,24 @@ int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *ca
             " AND kind <> 'report_only'"
             " AND (?10 = 0 OR " OPEN_STATE ")"
             " ORDER BY id DESC LIMIT 200",
-            &st, err, "ttiitddddi", category_kind, category_code, row * CELL_COLUMNS + col_lo,
-            row * CELL_COLUMNS + col_hi, since, lon - dlon, lon + dlon, lat - dlat, lat + dlat,
-            (int64_t)open_only);
+            &st, err, "ttiitddddi", category_kind, category_code,
+            row * CG_EVENT__CELL_COLUMNS + col_lo, row * CG_EVENT__CELL_COLUMNS + col_hi, since,
+            lon - dlon, lon + dlon, lat - dlat, lat + dlat, (int64_t)open_only);
         while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
-            double d = metres(lon, lat, cg_db_column_double(st, 1), cg_db_column_double(st, 2));
-
-            struct cg_event__near *slot = NULL;
-            int64_t id = cg_db_column_int64(st, 0);
+            double d =
+                cg_event__metres(lon, lat, cg_db_column_double(st, 1), cg_db_column_double(st, 2));
 
             rc = 0;
-            if (d > radius_m) {
-                continue;
-            }
-            if (*out_n < max) {
-                slot = &out[(*out_n)++];
-            } else {
-                /* full: the newest max of every range, so the oldest kept gives way */
-                for (size_t i = 0; i < max; i++) {
-                    slot = !slot || out[i].id < slot->id ? &out[i] : slot;
-                }
-                slot = slot && slot->id < id ? slot : NULL;
-            }
-            if (slot) {
-                slot->id = id;
-                slot->distance_m = d;
-                copy(st, 3, slot->state, sizeof(slot->state));
-                copy(st, 4, slot->created_at, sizeof(slot->created_at));
-                copy(st, 5, slot->grid_code, sizeof(slot->grid_code));
+            if (d <= radius_m) {
+                cg_event__near_keep(out, max, out_n, cg_db_column_int64(st, 0), d,
+                                    cg_db_column_text(st, 3), cg_db_column_text(st, 4),
+                                    cg_db_column_text(st, 5));
             }
         }
         cg_db_finalize(st);
         rc = rc < 0 ? rc : 0;
     }
-    qsort(out, *out_n, sizeof(*out), newest_first);
+    qsort(out, *out_n, sizeof(*out), cg_event__newest_first);
     return rc;
 }
 
