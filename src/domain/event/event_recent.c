@@ -8,8 +8,9 @@
  * The memory follows the store through the event log, which every change of an event appends
  * to in the transaction of the change: each query first reads the events with log entries
  * after the last one it saw (usually a few), as they are now, and puts them in place. So a
- * query sees what was committed when it began, whoever wrote it (this process, the CLI, SQL
- * by hand), as the SQL did. The first query loads the window's events.
+ * query sees what was committed when it began, whoever wrote it (this process, the CLI, the
+ * demo), as the SQL did; a row edited by hand without a log entry is seen at its next change
+ * or when the server starts again. The first query loads the window's events.
  *
  * Layout: a pool of entries; a hash of event id -> entry; a hash of (class, cell) -> chain of
  * entries (the cells of cg_event__nearby(): 0.002 degrees); a hash of reporter -> chain,
@@ -36,9 +37,11 @@ struct entry {
     bool used;
 };
 
-/* An open-addressed table of 64-bit keys -> entry index (or chain head). */
+/* An open-addressed table of non-zero 64-bit keys (event and reporter ids, place hashes) ->
+   entry index or chain head. The keys are kept whole and hashed for the slot, so two ids
+   never share one. */
 struct table {
-    uint64_t *keys; /* 0: empty (keys are made non-zero) */
+    uint64_t *keys; /* 0: empty */
     uint32_t *vals;
     size_t cap, n;
 };
@@ -61,7 +64,7 @@ static uint64_t mix(uint64_t x)
     x ^= x >> 33;
     x *= 0xc4ceb9fe1a85ec53ull;
     x ^= x >> 33;
-    return x | 1; /* never 0, the empty key */
+    return x;
 }
 
 static uint64_t place_key(const char *cls, int64_t cell)
@@ -71,7 +74,7 @@ static uint64_t place_key(const char *cls, int64_t cell)
     for (; *cls; cls++) {
         h = (h ^ (unsigned char)*cls) * 1099511628211ull;
     }
-    return mix(h ^ (uint64_t)cell);
+    return mix(h ^ (uint64_t)cell) | 1; /* never 0, the empty key */
 }
 
 static int64_t cell_of(double lon, double lat)
@@ -100,7 +103,7 @@ static uint32_t *table_find(struct table *t, uint64_t key, bool add)
     if (!t->cap) {
         return NULL;
     }
-    for (i = key & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1)) {
+    for (i = mix(key) & (t->cap - 1); t->keys[i]; i = (i + 1) & (t->cap - 1)) {
         if (t->keys[i] == key) {
             return &t->vals[i];
         }
@@ -122,7 +125,7 @@ static void table_remove(struct table *t, uint64_t key)
     if (!t->cap) {
         return;
     }
-    for (i = key & (t->cap - 1); t->keys[i] && t->keys[i] != key; i = (i + 1) & (t->cap - 1)) {
+    for (i = mix(key) & (t->cap - 1); t->keys[i] && t->keys[i] != key; i = (i + 1) & (t->cap - 1)) {
     }
     if (!t->keys[i]) {
         return;
@@ -130,7 +133,7 @@ static void table_remove(struct table *t, uint64_t key)
     t->keys[i] = 0;
     t->n--;
     for (j = (i + 1) & (t->cap - 1); t->keys[j]; j = (j + 1) & (t->cap - 1)) {
-        size_t home = t->keys[j] & (t->cap - 1);
+        size_t home = mix(t->keys[j]) & (t->cap - 1);
 
         /* move j back into the hole i when its home is not in (i, j] */
         if ((j > i && (home <= i || home > j)) || (j < i && home <= i && home > j)) {
@@ -185,7 +188,7 @@ static void unlink_place(struct cg_event__recent *r, uint32_t e)
 /* Links e into its reporter's chain, newest (highest id) first: at the head when newest. */
 static void link_mine(struct cg_event__recent *r, uint32_t e)
 {
-    uint32_t *head = table_find(&r->by_reporter, mix((uint64_t)r->pool[e].row.reporter_id), true);
+    uint32_t *head = table_find(&r->by_reporter, (uint64_t)r->pool[e].row.reporter_id, true);
     uint32_t prev = NONE, at = *head;
 
     while (at != NONE && r->pool[at].row.id > r->pool[e].row.id) {
@@ -207,7 +210,7 @@ static void link_mine(struct cg_event__recent *r, uint32_t e)
 static void unlink_mine(struct cg_event__recent *r, uint32_t e)
 {
     struct entry *x = &r->pool[e];
-    uint64_t key = mix((uint64_t)x->row.reporter_id);
+    uint64_t key = (uint64_t)x->row.reporter_id;
 
     if (x->prev_mine != NONE) {
         r->pool[x->prev_mine].next_mine = x->next_mine;
@@ -234,7 +237,7 @@ static void forget(struct cg_event__recent *r, uint32_t e)
     if (x->row.reporter_id) {
         unlink_mine(r, e);
     }
-    table_remove(&r->by_id, mix((uint64_t)x->row.id));
+    table_remove(&r->by_id, (uint64_t)x->row.id);
     x->used = false;
     x->next_place = r->free_head;
     r->free_head = e;
@@ -244,7 +247,7 @@ static void forget(struct cg_event__recent *r, uint32_t e)
 static void put(void *ctx, const struct cg_event__recent_row *row)
 {
     struct cg_event__recent *r = ctx;
-    uint32_t *have = table_find(&r->by_id, mix((uint64_t)row->id), false);
+    uint32_t *have = table_find(&r->by_id, (uint64_t)row->id, false);
     int64_t created = 0, cell;
     struct entry *x;
     uint32_t e;
@@ -283,7 +286,7 @@ static void put(void *ctx, const struct cg_event__recent_row *row)
     x->created_ms = created;
     x->cell = cell;
     x->place = place_key(row->cls, cell);
-    *table_find(&r->by_id, mix((uint64_t)row->id), true) = e;
+    *table_find(&r->by_id, (uint64_t)row->id, true) = e;
     link_place(r, e);
     x->prev_mine = x->next_mine = NONE;
     if (row->reporter_id) {
@@ -395,7 +398,7 @@ int cg_event__recent_around(struct cg_event__recent *r, const struct cg_event__a
         }
     }
     if (q->reporter_id) {
-        uint32_t *head = table_find(&r->by_reporter, mix((uint64_t)q->reporter_id), false);
+        uint32_t *head = table_find(&r->by_reporter, (uint64_t)q->reporter_id, false);
         size_t seen = 0;
 
         for (uint32_t e = head ? *head : NONE; e != NONE && seen < q->reporter_last;
