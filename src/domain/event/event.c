@@ -235,10 +235,7 @@ void cg_events_set_calendar(struct cg_events *ev, struct cg_calendar *cal)
     }
 }
 
-int cg_events_warm(struct cg_events *ev, size_t *out_events, struct cg_error *err)
-{
-    return cg_event__recent_warm(ev->recent, cg_time_now_ms(), out_events, err);
-}
+
 
 static struct cg_calendar *calendar(struct cg_events *ev)
 {
@@ -399,23 +396,35 @@ static void risk_words(struct cg_events *ev, struct risk_words *w)
 {
     struct cg_event__word_list *l = &ev->words;
     int64_t now = cg_time_mono_ns() / 1000000;
+    bool read = false;
 
+    /* One thread reads the table again when due, outside the lock (which the calendar shares);
+       the others use the words as last read meanwhile. A failed read is tried again when due. */
     pthread_mutex_lock(&ev->mu);
-    if (!l->read_ms || now - l->read_ms >= RISK_WORDS_TTL_MS) {
-        struct cg_event__word_list fresh = {CG_STR_INIT, NULL, NULL, 0, 0, now};
-        struct cg_error err = CG_ERROR_INIT;
-
-        if (!cg_event__risk_words(ev->db, word_add, &fresh, &err) && !fresh.text.err) {
-            cg_str_release(&l->text);
-            free(l->at);
-            free(l->points);
-            *l = fresh;
-        } else {
-            cg_str_release(&fresh.text); /* the words as last read, until the next try */
-            free(fresh.at);
-            free(fresh.points);
-        }
+    if (!l->reading && (!l->read_ms || now - l->read_ms >= RISK_WORDS_TTL_MS)) {
+        l->reading = read = true;
+        l->read_ms = now;
     }
+    pthread_mutex_unlock(&ev->mu);
+    if (read) {
+        struct cg_event__word_list fresh = {CG_STR_INIT, NULL, NULL, 0, 0, now, false};
+        struct cg_error err = CG_ERROR_INIT;
+        bool ok = !cg_event__risk_words(ev->db, word_add, &fresh, &err) && !fresh.text.err;
+
+        pthread_mutex_lock(&ev->mu);
+        if (ok) {
+            struct cg_event__word_list old = *l;
+
+            *l = fresh;
+            fresh = old;
+        }
+        l->reading = false;
+        pthread_mutex_unlock(&ev->mu);
+        cg_str_release(&fresh.text); /* the list replaced, or the one that failed */
+        free(fresh.at);
+        free(fresh.points);
+    }
+    pthread_mutex_lock(&ev->mu);
     for (size_t i = 0; i < l->n; i++) {
         const char *word = l->text.buf + l->at[i];
 
@@ -426,6 +435,15 @@ static void risk_words(struct cg_events *ev, struct risk_words *w)
         }
     }
     pthread_mutex_unlock(&ev->mu);
+}
+
+int cg_events_warm(struct cg_events *ev, size_t *out_events, struct cg_error *err)
+{
+    struct risk_words none = {"", "", json_array(), 0};
+
+    risk_words(ev, &none); /* the words too, before a report races the first read */
+    json_decref(none.reasons);
+    return cg_event__recent_warm(ev->recent, cg_time_now_ms(), out_events, err);
 }
 
 /*

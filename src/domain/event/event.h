@@ -47,9 +47,9 @@ void cg_events_free(struct cg_events *ev);
 /* Uses cal (a new reference is taken) for the deadlines from now on. */
 void cg_events_set_calendar(struct cg_events *ev, struct cg_calendar *cal);
 /*
- * Reads the last 30 days of events into memory now (what a report looks at: repeats,
- * near-duplicates) rather than at the first report; *out_events gets how many. The server
- * calls it at start; without it the first report pays.
+ * Reads the last 30 days of events and the risk words into memory now (what a report looks
+ * at: repeats, near-duplicates, sensitive words) rather than at the first report; *out_events
+ * gets how many events. The server calls it at start; without it the first report pays.
  */
 int cg_events_warm(struct cg_events *ev, size_t *out_events, struct cg_error *err);
 

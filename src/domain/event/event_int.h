@@ -157,7 +157,8 @@ struct cg_event__word_list {
     size_t *at;         /* where each starts in text */
     int *points;
     size_t n, cap;
-    int64_t read_ms; /* monotonic; 0: never */
+    int64_t read_ms; /* monotonic, of the last read begun; 0: never */
+    bool reading;    /* a thread is reading the table */
 };
 
 /* The module (event.h): shared by event.c and event_kpi.c. */
