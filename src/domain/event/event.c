@@ -235,8 +235,6 @@ void cg_events_set_calendar(struct cg_events *ev, struct cg_calendar *cal)
     }
 }
 
-
-
 static struct cg_calendar *calendar(struct cg_events *ev)
 {
     struct cg_calendar *cal;
@@ -1299,17 +1297,14 @@ static int totals(struct cg_events *ev, const struct cg_principal *actor, int64_
 {
     char f[CG_TIME_ISO_LEN], t[CG_TIME_ISO_LEN];
     struct cg_event_kpi_query q = {.by = "town", .from = f, .to = t};
-    json_t *k = NULL;
     int rc;
 
     cg_time_iso(from, f, sizeof(f));
     cg_time_iso(to, t, sizeof(t));
-    rc = cg_event_kpi(ev, actor, &q, &k, err);
+    rc = cg_event__kpi_total(ev, actor, &q, out, err);
     if (!rc) {
-        *out = json_incref(json_object_get(k, "total"));
         json_object_set_new(*out, "from", json_string(f));
         json_object_set_new(*out, "to", json_string(t));
-        json_decref(k);
     }
     return rc;
 }

@@ -278,6 +278,10 @@ int cg_event__kpi_scan(struct cg_db *db, enum cg_event__by by, const struct cg_e
                        const char *from, const char *to, struct cg_event__kpis *out,
                        struct cg_error *err);
 
+/* The "total" object of cg_event_kpi()'s answer alone (a new reference): the dashboard's. */
+int cg_event__kpi_total(struct cg_events *ev, const struct cg_principal *actor,
+                        const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err);
+
 /* cg_event_kpi() answered by cg_event__kpi_scan() whatever the period ("source": "scan"). */
 int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
                             const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err);

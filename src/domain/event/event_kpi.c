@@ -503,9 +503,14 @@ int cg_event__stats_scope(const struct cg_principal *actor, const char *within,
     return rc;
 }
 
+/* What kpi() answers: the rows and the total, counted from the roll-ups or by the scan. */
+enum kpi_mode { KPI_ROWS, KPI_SCAN, KPI_TOTAL };
+
 static int kpi(struct cg_events *ev, const struct cg_principal *actor,
-               const struct cg_event_kpi_query *q, bool scan, json_t **out, struct cg_error *err)
+               const struct cg_event_kpi_query *q, enum kpi_mode mode, json_t **out,
+               struct cg_error *err)
 {
+    bool scan = mode == KPI_SCAN;
     static const char *const groups_by[] = {"grid",       "village", "town",
                                             "department", "worker",  NULL};
     struct cg_event__scope scope;
@@ -575,8 +580,10 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
         return rc == CG_ETOOBIG ? cg_error_set(err, CG_ETOOBIG, "too many groups to answer") : rc;
     }
     kpi_keep(&groups, &sum);
-    rows = kpi_page(ev, (enum cg_event__by)by, &groups, (enum kpi_field)field, desc, q->offset,
-                    q->limit);
+    /* the total alone (the dashboard): no sorting, naming or rendering of the rows */
+    rows = mode == KPI_TOTAL ? json_array()
+                             : kpi_page(ev, (enum cg_event__by)by, &groups, (enum kpi_field)field,
+                                        desc, q->offset, q->limit);
     total = kpi_json(&sum, NULL, NULL);
     json_object_del(total, "key");
     json_object_del(total, "name");
@@ -591,11 +598,22 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
 int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
                  const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
 {
-    return kpi(ev, actor, q, false, out, err);
+    return kpi(ev, actor, q, KPI_ROWS, out, err);
+}
+
+int cg_event__kpi_total(struct cg_events *ev, const struct cg_principal *actor,
+                        const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
+{
+    json_t *k = NULL;
+    int rc = kpi(ev, actor, q, KPI_TOTAL, &k, err);
+
+    *out = rc ? NULL : json_incref(json_object_get(k, "total"));
+    json_decref(k);
+    return rc;
 }
 
 int cg_event__kpi_reference(struct cg_events *ev, const struct cg_principal *actor,
                             const struct cg_event_kpi_query *q, json_t **out, struct cg_error *err)
 {
-    return kpi(ev, actor, q, true, out, err);
+    return kpi(ev, actor, q, KPI_SCAN, out, err);
 }
