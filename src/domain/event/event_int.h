@@ -314,12 +314,15 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
                          struct cg_event__kpis *out, struct cg_error *err);
 
 /*
- * The display name of a KPI group into out ("" when it has none): a grid's (its latest
- * version), a village's or town's (the division's), a worker's (the grid staff member linked
- * to the account: citizens and other reporters stay a number). Departments are their name.
+ * The display names of the KPI groups whose keys keys_json lists (a JSON array of strings),
+ * through fn (a key may come more than once: the last name is the one): a grid's (its
+ * versions in order, the latest last), a village's or town's (the division's), a worker's (the
+ * grid staff member linked to the account: citizens and other reporters stay a number).
+ * Departments are their name: none.
  */
-int cg_event__kpi_name(struct cg_db *db, enum cg_event__by by, const char *key, char *out,
-                       size_t size, struct cg_error *err);
+typedef void cg_event__name_fn(void *ctx, const char *key, const char *name);
+int cg_event__kpi_names(struct cg_db *db, enum cg_event__by by, const char *keys_json,
+                        cg_event__name_fn *fn, void *ctx, struct cg_error *err);
 
 /* Open events in scope by state, counted over the index of open events (event_open_state). */
 typedef void cg_event__count_fn(void *ctx, const char *state, int64_t n);

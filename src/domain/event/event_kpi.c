@@ -145,12 +145,13 @@ static bool kpi_value(const struct cg_event__kpi *k, enum kpi_field field, doubl
     return den != 0;
 }
 
-/* A row with its value of the sort field. */
+/* A row of a page with its sort value and, once known, its name (owned). */
 struct kpi_sort {
     const struct cg_event__kpi *k;
     const char *key;
     double v;
     bool has;
+    char *name; /* NULL: none */
 };
 
 static int kpi_sort_cmp(const void *pa, const void *pb, bool desc)
@@ -201,46 +202,103 @@ static void kpi_sift(struct kpi_sort *heap, size_t n, size_t i,
 }
 
 /*
- * The name of a KPI group into out: grids, villages and towns from the grid map in memory
- * (a grid whose code starts with the key: the grids are in code order), else from the store
- * (retired grids, workers).
+ * The name of a grid, village or town from the grid map in memory (a grid whose code starts
+ * with the key: the grids are in code order), or NULL (a retired grid, a worker, none).
  */
-static void kpi_name(struct cg_events *ev, const struct cg_grid_index *ix, enum cg_event__by by,
-                     const char *key, char *out, size_t size)
+static const char *map_name(const struct cg_grid_index *ix, enum cg_event__by by, const char *key)
 {
-    struct cg_error ignored = CG_ERROR_INIT;
+    size_t lo = 0, hi = ix ? cg_grid_index_count(ix) : 0, len = strlen(key);
+    struct cg_grid_place place;
+    const char *name;
 
-    *out = 0;
-    if (by == CG_EVENT_BY_GRID || by == CG_EVENT_BY_VILLAGE || by == CG_EVENT_BY_TOWN) {
-        size_t lo = 0, hi = cg_grid_index_count(ix), len = strlen(key);
+    if (!ix || (by != CG_EVENT_BY_GRID && by != CG_EVENT_BY_VILLAGE && by != CG_EVENT_BY_TOWN)) {
+        return NULL;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
 
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-
-            if (strcmp(cg_grid_index_code(ix, (int)mid), key) < 0) {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        if (lo < cg_grid_index_count(ix) && !strncmp(cg_grid_index_code(ix, (int)lo), key, len)) {
-            struct cg_grid_place place;
-            const char *name;
-
-            cg_grid_index_place(ix, (int)lo, &place);
-            name = by == CG_EVENT_BY_GRID      ? (strlen(place.code) == len ? place.name : NULL)
-                   : by == CG_EVENT_BY_VILLAGE ? place.community_name
-                                               : place.town_name;
-            if (name && *name) {
-                snprintf(out, size, "%s", name);
-                return;
-            }
+        if (strcmp(cg_grid_index_code(ix, (int)mid), key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
-    if (cg_event__kpi_name(ev->db, by, key, out, size, &ignored)) {
-        cg_error_clear(&ignored);
-        *out = 0;
+    if (lo >= cg_grid_index_count(ix) || strncmp(cg_grid_index_code(ix, (int)lo), key, len)) {
+        return NULL;
     }
+    cg_grid_index_place(ix, (int)lo, &place);
+    name = by == CG_EVENT_BY_GRID      ? (strlen(place.code) == len ? place.name : NULL)
+           : by == CG_EVENT_BY_VILLAGE ? place.community_name
+                                       : place.town_name;
+    return name && *name ? name : NULL;
+}
+
+static int by_key(const void *a, const void *b)
+{
+    return strcmp((*(struct kpi_sort *const *)a)->key, (*(struct kpi_sort *const *)b)->key);
+}
+
+struct name_ctx {
+    struct kpi_sort **sorted; /* the rows still to name, by key (keys are unique) */
+    size_t n;
+};
+
+static void name_found(void *ctx, const char *key, const char *name)
+{
+    struct name_ctx *c = ctx;
+    size_t lo = 0, hi = c->n;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int d = strcmp(c->sorted[mid]->key, key);
+
+        if (d == 0) {
+            free(c->sorted[mid]->name); /* a later version's name replaces it */
+            c->sorted[mid]->name = *name ? cg_strdup(name) : NULL;
+            return;
+        }
+        if (d < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+}
+
+/*
+ * Names rows[0..n): from the grid map in memory where it can, the rest from the store in one
+ * statement for the page. A failed read leaves those rows without a name.
+ */
+static void kpi_names(struct cg_events *ev, enum cg_event__by by, struct kpi_sort *rows, size_t n)
+{
+    struct cg_grid_index *ix = ev->grids ? cg_grid_locator_acquire(ev->grids) : NULL;
+    struct name_ctx c = {cg_calloc(n ? n : 1, sizeof(*c.sorted)), 0};
+    struct cg_error err = CG_ERROR_INIT;
+    json_t *keys = json_array();
+    char *text = NULL;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *name = map_name(ix, by, rows[i].key);
+
+        if (name) {
+            rows[i].name = cg_strdup(name);
+        } else {
+            c.sorted[c.n++] = &rows[i];
+            json_array_append_new(keys, json_string(rows[i].key));
+        }
+    }
+    if (ix) {
+        cg_grid_locator_release(ev->grids, ix);
+    }
+    if (c.n && (text = json_dumps(keys, JSON_COMPACT)) != NULL) {
+        qsort(c.sorted, c.n, sizeof(*c.sorted), by_key);
+        if (cg_event__kpi_names(ev->db, by, text, name_found, &c, &err)) {
+            cg_error_clear(&err); /* the rows without some names rather than no answer */
+        }
+    }
+    free(text);
+    json_decref(keys);
+    free(c.sorted);
 }
 
 /*
@@ -251,9 +309,6 @@ static void kpi_name(struct cg_events *ev, const struct cg_grid_index *ix, enum 
 static json_t *kpi_page(struct cg_events *ev, enum cg_event__by by, const struct cg_event__kpis *l,
                         enum kpi_field field, bool desc, int64_t offset, int64_t limit)
 {
-    struct cg_error ignored = CG_ERROR_INIT;
-    struct cg_conn *snap = NULL;
-    struct cg_grid_index *ix;
     int (*cmp)(const void *, const void *) = desc ? kpi_sort_desc : kpi_sort_asc;
     json_t *rows = json_array();
     size_t first = (uint64_t)offset > l->n ? l->n : (size_t)offset;
@@ -262,7 +317,7 @@ static json_t *kpi_page(struct cg_events *ev, enum cg_event__by by, const struct
     size_t kept = 0;
 
     for (size_t i = 0; i < l->n; i++) {
-        struct kpi_sort x = {&l->rows[i], cg_event__kpi_key(l, &l->rows[i]), 0, false};
+        struct kpi_sort x = {&l->rows[i], cg_event__kpi_key(l, &l->rows[i]), 0, false, NULL};
 
         x.has = kpi_value(x.k, field, &x.v);
         if (kept < last) {
@@ -278,18 +333,11 @@ static json_t *kpi_page(struct cg_events *ev, enum cg_event__by by, const struct
         }
     }
     qsort(s, kept, sizeof(*s), cmp);
-    ix = cg_grid_locator_acquire(ev->grids);
-    if (cg_db_read_begin(ev->db, &snap, &ignored)) {
-        cg_error_clear(&ignored); /* the rows without some names rather than no answer */
-    }
+    kpi_names(ev, by, s + first, kept - first);
     for (size_t i = first; i < kept; i++) {
-        char name[EV_NAME];
-
-        kpi_name(ev, ix, by, s[i].key, name, sizeof(name));
-        json_array_append_new(rows, kpi_json(s[i].k, s[i].key, name));
+        json_array_append_new(rows, kpi_json(s[i].k, s[i].key, s[i].name));
+        free(s[i].name);
     }
-    cg_db_read_end(snap);
-    cg_grid_locator_release(ev->grids, ix);
     free(s);
     return rows;
 }

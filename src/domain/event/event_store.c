@@ -650,31 +650,33 @@ int cg_event__kpi_rollup(struct cg_db *db, const struct cg_event__rollup_query *
     return rc;
 }
 
-int cg_event__kpi_name(struct cg_db *db, enum cg_event__by by, const char *key, char *out,
-                       size_t size, struct cg_error *err)
+int cg_event__kpi_names(struct cg_db *db, enum cg_event__by by, const char *keys_json,
+                        cg_event__name_fn *fn, void *ctx, struct cg_error *err)
 {
+    /* one statement for the whole page: the keys as a JSON array through json_each */
     static const char *const sql[] = {
-        [CG_EVENT_BY_GRID] = "SELECT name FROM grid WHERE code = ?1 ORDER BY version DESC LIMIT 1",
-        [CG_EVENT_BY_VILLAGE] = "SELECT name FROM division WHERE code = ?1",
-        [CG_EVENT_BY_TOWN] = "SELECT name FROM division WHERE code = ?1",
+        [CG_EVENT_BY_GRID] = "SELECT g.code, g.name FROM grid g JOIN json_each(?1) j"
+                             " ON g.code = j.value ORDER BY g.code, g.version",
+        [CG_EVENT_BY_VILLAGE] = "SELECT d.code, d.name FROM division d JOIN json_each(?1) j"
+                                " ON d.code = j.value",
+        [CG_EVENT_BY_TOWN] = "SELECT d.code, d.name FROM division d JOIN json_each(?1) j"
+                             " ON d.code = j.value",
         [CG_EVENT_BY_DEPARTMENT] = NULL,
-        [CG_EVENT_BY_WORKER] = "SELECT name FROM grid_staff WHERE account_id = CAST(?1 AS INTEGER)"
-                               " AND ?1 <> ''",
+        [CG_EVENT_BY_WORKER] = "SELECT j.value, s.name FROM grid_staff s JOIN json_each(?1) j"
+                               " ON s.account_id = CAST(j.value AS INTEGER) WHERE j.value <> ''",
     };
     struct cg_conn *c;
     struct cg_stmt *st = NULL;
     int rc;
 
-    *out = 0;
     if ((size_t)by >= CG_ARRAY_LEN(sql) || !sql[by]) {
         return 0;
     }
     rc = cg_db_reader(db, &c, err);
-    rc = rc ? rc : cg_db_prepare_bind(c, sql[by], &st, err, "t", key);
-    rc = rc ? rc : cg_db_step(st, err);
-    if (rc == CG_DB_ROW) {
-        copy(st, 0, out, size);
+    rc = rc ? rc : cg_db_prepare_bind(c, sql[by], &st, err, "t", keys_json);
+    while (!rc && (rc = cg_db_step(st, err)) == CG_DB_ROW) {
         rc = 0;
+        fn(ctx, cg_db_column_text(st, 0), cg_db_column_text(st, 1));
     }
     cg_db_finalize(st);
     return rc < 0 ? rc : 0;
