@@ -513,14 +513,14 @@ static bool is_open_state(const char *state)
 
 /*
  * Open events of the same class near r, reported in the last 72 hours, for merging: those of
- * near (n of them, newest first, as cg_event__nearby() gives them, at least as far and as
- * long ago as the duplicates' reach), or read here when near is NULL.
+ * near (n of them, newest first, at least as far and as long ago as the duplicates' reach),
+ * or read here from the recent events when near is NULL.
  */
 static json_t *duplicates(struct cg_events *ev, const struct cg_principal *actor,
                           const struct cg_event__row *r, int64_t now,
                           const struct cg_event__near *near, size_t n)
 {
-    struct cg_event__near mine[NEAR_MAX];
+    struct cg_event__near mine[NEAR_SEEN];
     struct cg_error err = CG_ERROR_INIT;
     char since[CG_TIME_ISO_LEN];
     json_t *list = json_array();
@@ -528,10 +528,21 @@ static json_t *duplicates(struct cg_events *ev, const struct cg_principal *actor
 
     cg_time_iso(now - DUP_WINDOW_MS, since, sizeof(since));
     if (!near) {
-        if (cg_event__nearby(ev->db, r->category_kind, r->category_code, r->lon, r->lat,
-                             DUP_RADIUS_M, since, true, mine, NEAR_MAX, &n, &err)) {
-            return list;
-        }
+        struct cg_event__around_query q = {r->category_kind,
+                                           r->category_code,
+                                           r->lon,
+                                           r->lat,
+                                           DUP_RADIUS_M,
+                                           now - DUP_WINDOW_MS,
+                                           0,
+                                           0,
+                                           0};
+        int64_t ignored_mine;
+
+        /* on an error, what the memory already held */
+        (void)cg_event__recent_around(ev->recent, &q, now, mine, NEAR_SEEN, &n, &ignored_mine,
+                                      &err);
+        cg_error_clear(&err);
         near = mine;
     }
     for (size_t i = 0; i < n && kept < NEAR_MAX; i++) {
