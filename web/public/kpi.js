@@ -10,7 +10,7 @@ import { useEffect, useMemo, useState } from './vendor/preact-hooks.js';
 import { api } from './api.js';
 import { t, formatNumber } from './i18n.js';
 import { navigate } from './session.js';
-import { html, Icon, ErrorAlert, Notice, SelectField, newId, useLoad } from './ui.js';
+import { html, Icon, ErrorAlert, Notice, SelectField, TextField, newId, useLoad } from './ui.js';
 
 const PAGE_SIZE = 50;
 const GROUPS = ['grid', 'village', 'town', 'department', 'worker'];
@@ -166,14 +166,8 @@ export function KpiPage({ query }) {
         options=${['desc', 'asc'].map((value) => ({ value, label: t(`kpi.direction.${value}`) }))}
       />
       ${draft.period === 'custom' &&
-      html`<div class="form-field">
-          <label for=${ids.from}>${t('kpi.from')}</label>
-          <input id=${ids.from} type="date" value=${draft.from} onInput=${(e) => set('from')(e.target.value)} data-testid="kpi-from" required />
-        </div>
-        <div class="form-field">
-          <label for=${ids.to}>${t('kpi.to')}</label>
-          <input id=${ids.to} type="date" value=${draft.to} onInput=${(e) => set('to')(e.target.value)} data-testid="kpi-to" required />
-        </div>`}
+      html`<${TextField} id=${ids.from} type="date" label=${t('kpi.from')} value=${draft.from} onInput=${set('from')} testid="kpi-from" required />
+        <${TextField} id=${ids.to} type="date" label=${t('kpi.to')} value=${draft.to} onInput=${set('to')} testid="kpi-to" required />`}
       <div class="filter-actions">
         <button type="submit" class="btn btn-primary" data-testid="kpi-apply"><${Icon} name="search" />${t('common.search')}</button>
       </div>
