@@ -40,7 +40,8 @@ struct write_job {
     void *ctx;
     struct cg_error *err;
     int rc;
-    sem_t done; /* posted by the writer once the job's commit is durable (or failed) */
+    sem_t done; /* posted once the job's commit is durable (or failed): by the writer for
+                   a batch's first job, by the job before it for the others */
     struct write_job *next;
 };
 
@@ -558,13 +559,11 @@ static void *writer_main(void *arg)
 
         run_batch(db, batch);
 
-        /* Wake exactly the callers of this batch (a broadcast woke every waiting request). */
-        for (struct write_job *j = batch; j;) {
-            struct write_job *next = j->next;
-
-            sem_post(&j->done); /* j belongs to its waiting caller: do not touch it after this */
-            j = next;
-        }
+        /* Wake the first caller of this batch only: each caller wakes the next one
+           (cg_db_write), so the writer is back at work after one wake-up rather than one
+           per job, and no other request is woken. batch belongs to its waiting caller: do
+           not touch it after this. */
+        sem_post(&batch->done);
         pthread_mutex_lock(&db->lock);
     }
     pthread_mutex_unlock(&db->lock);
@@ -592,6 +591,9 @@ int cg_db_write(struct cg_db *db, cg_db_write_fn *fn, void *ctx, struct cg_error
     pthread_cond_signal(&db->queue_cond);
     pthread_mutex_unlock(&db->lock);
     while (sem_wait(&job.done) && errno == EINTR) {
+    }
+    if (job.next) {
+        sem_post(&job.next->done); /* the next caller of the batch (writer_main) */
     }
     sem_destroy(&job.done);
     /* The writer thread did the work; the waiting request is charged the wall time. */
