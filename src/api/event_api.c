@@ -146,7 +146,8 @@ int cg_api_event_kpi(struct cg_req *req, struct cg_error *err)
                                    .to = cg_req_query(req, "to"),
                                    .within = cg_req_query(req, "within"),
                                    .order = cg_req_query(req, "order")};
-    json_t *out = NULL;
+    char *out = NULL;
+    size_t len = 0;
     int rc = cg_req_query_int(req, "limit", 1, 100000, &q.limit, err);
 
     if (q.within && (!*q.within || strlen(q.within) > 16 ||
@@ -156,8 +157,8 @@ int cg_api_event_kpi(struct cg_req *req, struct cg_error *err)
                                  "'within' must be a division or grid code");
     }
     rc = rc ? rc : cg_req_query_int(req, "offset", 0, INT64_MAX, &q.offset, err);
-    rc = rc ? rc : cg_event_kpi(app->events, cg_req_user(req), &q, &out, err);
-    return rc ? rc : cg_reply_json(req, 200, out);
+    rc = rc ? rc : cg_event_kpi_text(app->events, cg_req_user(req), &q, &out, &len, err);
+    return rc ? rc : cg_reply_json_text(req, 200, out, len);
 }
 
 int cg_api_event_notices(struct cg_req *req, struct cg_error *err)

@@ -118,6 +118,8 @@ int cg_req_query_code(struct cg_req *req, const char *name, size_t max_digits, c
 
 /* Replies with body as JSON. Takes ownership of body. */
 int cg_reply_json(struct cg_req *req, int status, json_t *body);
+/* Replies with len bytes of JSON text already written. Takes ownership of text (free()). */
+int cg_reply_json_text(struct cg_req *req, int status, char *text, size_t len);
 /* Replies with raw bytes (copied). */
 int cg_reply_data(struct cg_req *req, int status, const char *content_type, const void *data,
                   size_t len);

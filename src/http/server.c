@@ -307,13 +307,15 @@ int cg_reply_blob(struct cg_req *req, const char *content_type, void *data, size
 int cg_reply_json(struct cg_req *req, int status, json_t *body)
 {
     char *text = json_dumps(body, JSON_COMPACT);
-    struct MHD_Response *resp;
 
     json_decref(body);
-    if (!text) {
-        return CG_ENOMEM;
-    }
-    resp = MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    return text ? cg_reply_json_text(req, status, text, strlen(text)) : CG_ENOMEM;
+}
+
+int cg_reply_json_text(struct cg_req *req, int status, char *text, size_t len)
+{
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, text, MHD_RESPMEM_MUST_FREE);
+
     if (!resp) {
         free(text);
         return CG_ENOMEM;

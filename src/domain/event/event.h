@@ -142,6 +142,11 @@ struct cg_event_kpi_query {
 int cg_event_kpi(struct cg_events *ev, const struct cg_principal *actor,
                  const struct cg_event_kpi_query *q, json_t **out,
                  struct cg_error *err) CG_MUST_CHECK;
+/* The same answer as JSON text (malloc'd, *out_len bytes), written without building jansson
+   objects: what the API sends (a whole city's 9,889 workers are thousands of objects). */
+int cg_event_kpi_text(struct cg_events *ev, const struct cg_principal *actor,
+                      const struct cg_event_kpi_query *q, char **out, size_t *out_len,
+                      struct cg_error *err) CG_MUST_CHECK;
 
 /*
  * The command center's dashboard for actor's scope: the KPI totals of today

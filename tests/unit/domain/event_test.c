@@ -777,6 +777,19 @@ static void china_date(int64_t day, char *out, size_t size)
     snprintf(out, size, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
+/* The rates of a KPI row are numbers with a fraction (1.0, not 1) or null, as jansson wrote. */
+static void assert_rates_are_reals(const json_t *row)
+{
+    static const char *const rates[] = {"closure_rate", "on_time_rate", "self_resolution_rate",
+                                        "satisfaction"};
+
+    for (size_t i = 0; i < CG_ARRAY_LEN(rates); i++) {
+        const json_t *v = json_object_get(row, rates[i]);
+
+        assert_true(json_is_real(v) || json_is_null(v));
+    }
+}
+
 /* The KPIs of p from the roll-ups and from the scan agree ("source" aside). */
 static int compare_kpis(struct fixture *f, const struct cg_principal *p, const char *by,
                         const char *from, const char *to)
@@ -786,9 +799,23 @@ static int compare_kpis(struct fixture *f, const struct cg_principal *p, const c
     json_t *a = NULL, *b = NULL;
     int rollup;
 
+    char *text = NULL, *dumped;
+    size_t len = 0;
+
     assert_int_equal(cg_event_kpi(f->ev, p, &q, &a, &err), 0);
     assert_int_equal(cg_event__kpi_reference(f->ev, p, &q, &b, &err), 0);
     assert_string_equal(json_string_value(json_object_get(b, "source")), "scan");
+    /* the API's text is byte for byte what jansson writes for the same answer */
+    assert_int_equal(cg_event_kpi_text(f->ev, p, &q, &text, &len, &err), 0);
+    dumped = json_dumps(a, JSON_COMPACT);
+    assert_int_equal(len, strlen(text));
+    assert_string_equal(text, dumped);
+    free(text);
+    free(dumped);
+    assert_rates_are_reals(json_object_get(a, "total"));
+    for (size_t i = 0; i < json_array_size(json_object_get(a, "rows")); i++) {
+        assert_rates_are_reals(json_array_get(json_object_get(a, "rows"), i));
+    }
     rollup = !strcmp(json_string_value(json_object_get(a, "source")), "rollup");
     if (!json_equal(json_object_get(a, "rows"), json_object_get(b, "rows")) ||
         !json_equal(json_object_get(a, "total"), json_object_get(b, "total"))) {
@@ -858,6 +885,13 @@ static void build_history(struct history *h)
                             " FROM (SELECT 3 AS n UNION ALL SELECT 4 UNION ALL SELECT 5)",
                     &err),
         0);
+    /* one worker with a name that needs escaping in the answer's JSON text */
+    assert_int_equal(cg_db_write(f->db, test_exec_job,
+                                 (char *)"INSERT INTO grid_staff(name, employment, account_id,"
+                                         " created_at, updated_at) VALUES ('网格员 \"阿\\明\"\n"
+                                         "\t' || char(1), 'full_time', 100003, '', '')",
+                                 &err),
+                     0);
     h->c.worker.account_id = 100003;
     h->c.other_worker.account_id = 100004;
     h->c.citizen.account_id = 100005;
