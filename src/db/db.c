@@ -177,7 +177,7 @@ int cg_db_read_begin(struct cg_db *db, struct cg_conn **out_conn, struct cg_erro
     int rc = cg_db_reader(db, out_conn, err);
 
     if (!rc && (*out_conn)->read_depth++ == 0) {
-        rc = cg_db_exec(*out_conn, "BEGIN", err);
+        rc = cg_db_run(*out_conn, "BEGIN", err, ""); /* prepared once, kept in the cache */
         if (rc) {
             (*out_conn)->read_depth = 0;
         }
@@ -190,7 +190,10 @@ void cg_db_read_end(struct cg_conn *conn)
     if (conn && conn->read_depth > 0 && --conn->read_depth == 0) {
         struct cg_error ignored = CG_ERROR_INIT;
 
-        (void)cg_db_exec(conn, "COMMIT", &ignored); /* a read transaction: nothing to lose */
+        /* a read transaction: nothing to lose if it fails */
+        if (cg_db_run(conn, "COMMIT", &ignored, "")) {
+            cg_error_clear(&ignored);
+        }
     }
 }
 
