@@ -56,12 +56,12 @@ static void put_rate(struct cg_str *sb, int64_t num, int64_t den)
     }
 }
 
-/* s as a JSON string; text that is not well-formed UTF-8 is written as null. */
+/* s as a JSON string; NULL, and text that is not well-formed UTF-8, as null. */
 static void put_string(struct cg_str *sb, const char *s)
 {
-    size_t n = strlen(s), done = 0;
+    size_t n = s ? strlen(s) : 0, done = 0;
 
-    if (!cg_utf8_valid(s, n)) {
+    if (!s || !cg_utf8_valid(s, n)) {
         cg_str_add(sb, "null", 4);
         return;
     }
@@ -106,60 +106,56 @@ static void put_string(struct cg_str *sb, const char *s)
     cg_str_addch(sb, '"');
 }
 
-/* "lit": */
-#define PUT_KEY(sb, lit) cg_str_add((sb), "\"" lit "\":", sizeof(lit) + 2)
+/* The name of a field: ,"key": (without the comma for an object's first). */
+static void put_key(struct cg_str *sb, const char *key, bool first)
+{
+    if (!first) {
+        cg_str_addch(sb, ',');
+    }
+    cg_str_addch(sb, '"');
+    cg_str_adds(sb, key);
+    cg_str_add(sb, "\":", 2);
+}
 
 /* A group's row of the answer; key NULL: the total, without a key or a name. */
 static void kpi_text(struct cg_str *sb, const struct cg_event__kpi *k, const char *key,
                      const char *name)
 {
+    /* the counts in the answer's order; a rate is a / b (null when b is 0) */
+    const struct {
+        const char *key;
+        int64_t a, b;
+        bool rate;
+    } f[] = {
+        {"reported", k->reported, 0, false},
+        {"filed", k->filed, 0, false},
+        {"due", k->due, 0, false},
+        {"closed", k->closed, 0, false},
+        {"closed_on_time", k->on_time, 0, false},
+        {"closure_rate", k->closed, k->due, true},
+        {"on_time_rate", k->on_time, k->due, true},
+        {"rework", k->rework, 0, false},
+        {"self_resolved", k->self_resolved, 0, false},
+        {"self_resolution_rate", k->self_resolved, k->reported, true},
+        {"revisits", k->revisits, 0, false},
+    };
+
     cg_str_addch(sb, '{');
     if (key) {
-        PUT_KEY(sb, "key");
+        put_key(sb, "key", true);
         put_string(sb, key);
-        cg_str_addch(sb, ',');
-        PUT_KEY(sb, "name");
-        if (name && *name) {
-            put_string(sb, name);
-        } else {
-            cg_str_add(sb, "null", 4);
-        }
-        cg_str_addch(sb, ',');
+        put_key(sb, "name", false);
+        put_string(sb, name && *name ? name : NULL);
     }
-    PUT_KEY(sb, "reported");
-    put_int(sb, k->reported);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "filed");
-    put_int(sb, k->filed);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "due");
-    put_int(sb, k->due);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "closed");
-    put_int(sb, k->closed);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "closed_on_time");
-    put_int(sb, k->on_time);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "closure_rate");
-    put_rate(sb, k->closed, k->due);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "on_time_rate");
-    put_rate(sb, k->on_time, k->due);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "rework");
-    put_int(sb, k->rework);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "self_resolved");
-    put_int(sb, k->self_resolved);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "self_resolution_rate");
-    put_rate(sb, k->self_resolved, k->reported);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "revisits");
-    put_int(sb, k->revisits);
-    cg_str_addch(sb, ',');
-    PUT_KEY(sb, "satisfaction");
+    for (size_t i = 0; i < CG_ARRAY_LEN(f); i++) {
+        put_key(sb, f[i].key, !key && i == 0);
+        if (f[i].rate) {
+            put_rate(sb, f[i].a, f[i].b);
+        } else {
+            put_int(sb, f[i].a);
+        }
+    }
+    put_key(sb, "satisfaction", false);
     if (k->revisits) {
         put_real(sb, k->satisfaction_sum / (double)k->revisits);
     } else {
@@ -767,43 +763,35 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
     }
     kpi_keep(&groups, &sum);
     cg_str_addch(&sb, '{');
-    PUT_KEY(&sb, "by");
+    put_key(&sb, "by", true);
     put_string(&sb, groups_by[by]);
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "from");
+    put_key(&sb, "from", false);
     put_string(&sb, f);
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "to");
+    put_key(&sb, "to", false);
     put_string(&sb, t);
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "source");
+    put_key(&sb, "source", false);
     put_string(&sb, source);
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "order");
+    put_key(&sb, "order", false);
     put_string(&sb, q->order ? q->order : "key");
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "groups");
+    put_key(&sb, "groups", false);
     put_int(&sb, (int64_t)groups.n);
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "offset");
+    put_key(&sb, "offset", false);
     put_int(&sb, q->offset);
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "limit");
+    put_key(&sb, "limit", false);
     if (q->limit) {
         put_int(&sb, q->limit);
     } else {
         cg_str_add(&sb, "null", 4);
     }
-    cg_str_addch(&sb, ',');
-    PUT_KEY(&sb, "rows");
+    put_key(&sb, "rows", false);
     cg_str_addch(&sb, '[');
     /* the total alone (the dashboard): no sorting, naming or rendering of the rows */
     if (mode != KPI_TOTAL) {
         kpi_page(ev, (enum cg_event__by)by, &groups, (enum kpi_field)field, desc, q->offset,
                  q->limit, &sb);
     }
-    cg_str_add(&sb, "],", 2);
-    PUT_KEY(&sb, "total");
+    cg_str_addch(&sb, ']');
+    put_key(&sb, "total", false);
     kpi_text(&sb, &sum, NULL, NULL);
     cg_str_addch(&sb, '}');
     cg_event__kpis_free(&groups);
