@@ -93,9 +93,7 @@ static int sq_open(const struct cg_db_options *opt, bool writer, void **out_h, s
              "PRAGMA foreign_keys = ON; PRAGMA synchronous = %s; PRAGMA temp_store = MEMORY;"
              "%s",
              opt->sync == CG_DB_SYNC_FULL ? "FULL" : "NORMAL",
-             /* a checkpoint every 10,000 pages of log, not 1,000: see docs/STORE.md */
              writer ? "PRAGMA journal_mode = WAL; PRAGMA cache_size = -65536;"
-                      " PRAGMA wal_autocheckpoint = 10000;"
                     : "PRAGMA query_only = 1;");
     rc = sq_exec(h, pragmas, err);
     if (rc) {
