@@ -185,11 +185,17 @@ static bool probe_webp(const unsigned char *p, size_t len, uint32_t *w, uint32_t
 {
     /* The header read below must lie inside the RIFF as it declares itself: what follows the
        RIFF is not the image (libwebp and the metadata strip both stop there). */
+    uint32_t chunk;
+
     if (len < 30 || le32(p + 4) < 30 - 8) {
         return false;
     }
+    /* ... and inside the first chunk as it declares itself: the strip keeps a chunk by its
+       size, so a header read past it would not be in the stripped image (found by fuzzing:
+       a VP8X chunk of 0 bytes, its canvas read from the next chunk's bytes). */
+    chunk = le32(p + 16);
     if (!memcmp(p + 12, "VP8 ", 4)) {
-        if (memcmp(p + 23, "\x9d\x01\x2a", 3)) {
+        if (chunk < 10 || memcmp(p + 23, "\x9d\x01\x2a", 3)) {
             return false;
         }
         *w = le16(p + 26) & 0x3FFF;
@@ -200,7 +206,7 @@ static bool probe_webp(const unsigned char *p, size_t len, uint32_t *w, uint32_t
         uint32_t bits =
             (uint32_t)p[21] | (uint32_t)p[22] << 8 | (uint32_t)p[23] << 16 | (uint32_t)p[24] << 24;
 
-        if (p[20] != 0x2F) {
+        if (chunk < 5 || p[20] != 0x2F) {
             return false;
         }
         *w = (bits & 0x3FFF) + 1;
@@ -208,6 +214,9 @@ static bool probe_webp(const unsigned char *p, size_t len, uint32_t *w, uint32_t
         return true;
     }
     if (!memcmp(p + 12, "VP8X", 4)) {
+        if (chunk < 10) {
+            return false;
+        }
         *w = le24(p + 24) + 1;
         *h = le24(p + 27) + 1;
         return true;

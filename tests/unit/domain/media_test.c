@@ -163,6 +163,26 @@ static void test_probe_limits_and_bombs(void **state)
         assert_int_equal(cg_media_probe(webp, n, &type, &w, &h, &err), CG_EINVAL);
         gdFree(webp);
     }
+    /* A first chunk shorter than the header read from it (found by fuzzing: a VP8X chunk of
+       0 bytes whose canvas came from the next chunk's bytes, which the strip then dropped). */
+    {
+        static const char *const kinds[] = {"VP8X", "VP8 ", "VP8L"};
+        static const uint8_t sizes[] = {9, 9, 4};
+        unsigned char webp[40] = "RIFF\x20\0\0\0WEBP";
+
+        for (size_t i = 0; i < CG_ARRAY_LEN(kinds); i++) {
+            memcpy(webp + 12, kinds[i], 4);
+            webp[16] = sizes[i];
+            memcpy(webp + 23, "\x9d\x01\x2a", 3); /* the VP8 start code */
+            webp[20] = i == 2 ? 0x2F : 0;         /* the VP8L signature */
+            webp[26] = webp[28] = i == 1 ? 8 : 0; /* a VP8 frame of 8 x 8 */
+            cg_error_clear(&err);
+            assert_int_equal(cg_media_probe(webp, sizeof(webp), &type, &w, &h, &err), CG_EINVAL);
+            webp[16] = (uint8_t)(sizes[i] + 1); /* one byte more: the header is inside */
+            cg_error_clear(&err);
+            assert_int_equal(cg_media_probe(webp, sizeof(webp), &type, &w, &h, &err), 0);
+        }
+    }
 }
 
 static void test_decode_and_thumbnail(void **state)
