@@ -540,23 +540,51 @@ static void period_of(int64_t day, bool year, int64_t *start, int64_t *next, cha
 }
 
 /*
- * Appends the buckets of days [a, b) with sign: each month the range touches is its month row
- * when whole; when partly inside, the days inside or, when fewer, the month minus the days
- * outside (at most 15 day rows at each end).
+ * What reading a bucket costs, in tenths of a past day's rows: a month or a year holds about
+ * two and a half days' worth of groups (most of them report every few days), and a day after
+ * today holds only the deadlines that fall on it (a tenth of a day that has passed). Measured on
+ * the bench's year by worker: 4,800 rows a day, 12,700 a month, 12,800 the year, 400 a future
+ * day.
+ */
+enum { COST_DAY = 10, COST_FUTURE_DAY = 1, COST_MONTH = 25, COST_YEAR = 25 };
+
+static int64_t day_cost(int64_t day, int64_t today)
+{
+    return day > today ? COST_FUTURE_DAY : COST_DAY;
+}
+
+/* The cost of the days [a, b) read one by one. */
+static int64_t days_cost(int64_t a, int64_t b, int64_t today)
+{
+    int64_t c = 0;
+
+    for (int64_t i = a; i < b; i++) {
+        c += day_cost(i, today);
+    }
+    return c;
+}
+
+/*
+ * Appends the buckets of days [a, b) with sign and adds their cost to *cost: each month the
+ * range touches is its month row when whole; when partly inside, the days inside or the month
+ * minus the days outside, whichever costs less to read.
  */
 static void cover_months(struct cg_event__bucket **list, size_t *n, size_t *cap, int64_t a,
-                         int64_t b, int sign)
+                         int64_t b, int sign, int64_t today, int64_t *cost)
 {
     while (a < b) {
-        int64_t m0, m1, e;
+        int64_t m0, m1, e, inside, outside;
         char month[40];
 
         period_of(a, false, &m0, &m1, month, sizeof(month));
         e = b < m1 ? b : m1;
-        if ((e - a) * 2 <= m1 - m0 && e - a < m1 - m0) {
+        inside = days_cost(a, e, today);
+        outside = COST_MONTH + days_cost(m0, a, today) + days_cost(e, m1, today);
+        if (e - a < m1 - m0 && inside <= outside) {
             for (int64_t i = a; i < e; i++) {
                 add_day(list, n, cap, i, sign);
             }
+            *cost += inside;
         } else {
             add_bucket(list, n, cap, month, sign);
             for (int64_t i = m0; i < m1; i++) {
@@ -564,6 +592,7 @@ static void cover_months(struct cg_event__bucket **list, size_t *n, size_t *cap,
                     add_day(list, n, cap, i, -sign);
                 }
             }
+            *cost += outside;
         }
         a = m1;
     }
@@ -571,12 +600,12 @@ static void cover_months(struct cg_event__bucket **list, size_t *n, size_t *cap,
 
 /*
  * The roll-up buckets of [from, to), both China midnights, each with its sign (an array
- * owned by the caller, free(); *out_n of them). Each year the period touches is covered by
- * its months (cover_months) or, when that takes more rows, by the year row less the months
- * and days outside the period: a year to date is the year, less December, plus its first days.
- * A bucket costs one row per group to read, so fewer buckets is a faster answer.
+ * owned by the caller, free(); *out_n of them), read on China day today. Each year the period
+ * touches is covered by its months (cover_months) or, when that costs more to read, by the
+ * year row less the months and days outside the period: a year to date is the year less the
+ * rest of the year (its days to come hold only deadlines, and cost little).
  */
-static struct cg_event__bucket *buckets_of(int64_t from, int64_t to, size_t *out_n)
+static struct cg_event__bucket *buckets_of(int64_t from, int64_t to, int64_t today, size_t *out_n)
 {
     int64_t d = (from + CN_OFFSET_MS) / DAY_MS, end = (to + CN_OFFSET_MS) / DAY_MS;
     struct cg_event__bucket *list = NULL;
@@ -585,16 +614,16 @@ static struct cg_event__bucket *buckets_of(int64_t from, int64_t to, size_t *out
     while (d < end) {
         struct cg_event__bucket *alt = NULL;
         size_t alt_n = 0, alt_cap = 0, mark = n;
-        int64_t y0, y1, e;
+        int64_t y0, y1, e, cost = 0, alt_cost = COST_YEAR;
         char year[40];
 
         period_of(d, true, &y0, &y1, year, sizeof(year));
         e = end < y1 ? end : y1;
-        cover_months(&list, &n, &cap, d, e, 1);
+        cover_months(&list, &n, &cap, d, e, 1, today, &cost);
         add_bucket(&alt, &alt_n, &alt_cap, year, 1);
-        cover_months(&alt, &alt_n, &alt_cap, y0, d, -1);
-        cover_months(&alt, &alt_n, &alt_cap, e, y1, -1);
-        if (alt_n < n - mark) {
+        cover_months(&alt, &alt_n, &alt_cap, y0, d, -1, today, &alt_cost);
+        cover_months(&alt, &alt_n, &alt_cap, e, y1, -1, today, &alt_cost);
+        if (alt_cost < cost) {
             n = mark;
             for (size_t i = 0; i < alt_n; i++) {
                 add_bucket(&list, &n, &cap, alt[i].name, alt[i].sign);
@@ -747,7 +776,8 @@ static int kpi(struct cg_events *ev, const struct cg_principal *actor,
     cg_time_iso(to, t, sizeof(t));
     if (china_midnight(from) && china_midnight(to) && !scan &&
         rollup_plan((enum cg_event__by)by, &scope, key, sizeof(key), &rq)) {
-        struct cg_event__bucket *buckets = buckets_of(from, to, &rq.n_buckets);
+        int64_t today = (cg_time_now_ms() + CN_OFFSET_MS) / DAY_MS;
+        struct cg_event__bucket *buckets = buckets_of(from, to, today, &rq.n_buckets);
 
         rq.buckets = buckets;
         source = "rollup";
