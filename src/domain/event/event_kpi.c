@@ -59,6 +59,10 @@ static void put_rate(struct cg_str *sb, int64_t num, int64_t den)
 /* s as a JSON string; NULL, and text that is not well-formed UTF-8, as null. */
 static void put_string(struct cg_str *sb, const char *s)
 {
+    /* the characters JSON names; the other control characters as \u00XX */
+    static const char *const named[] = {
+        ['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n", ['\r'] = "\\r",
+        ['\t'] = "\\t", ['\b'] = "\\b",  ['\f'] = "\\f"};
     size_t n = s ? strlen(s) : 0, done = 0;
 
     if (!s || !cg_utf8_valid(s, n)) {
@@ -75,29 +79,9 @@ static void put_string(struct cg_str *sb, const char *s)
         }
         cg_str_add(sb, s + done, i - done);
         done = i + 1;
-        switch (c) {
-        case '"':
-            cg_str_add(sb, "\\\"", 2);
-            break;
-        case '\\':
-            cg_str_add(sb, "\\\\", 2);
-            break;
-        case '\n':
-            cg_str_add(sb, "\\n", 2);
-            break;
-        case '\r':
-            cg_str_add(sb, "\\r", 2);
-            break;
-        case '\t':
-            cg_str_add(sb, "\\t", 2);
-            break;
-        case '\b':
-            cg_str_add(sb, "\\b", 2);
-            break;
-        case '\f':
-            cg_str_add(sb, "\\f", 2);
-            break;
-        default:
+        if (c < CG_ARRAY_LEN(named) && named[c]) {
+            cg_str_add(sb, named[c], 2);
+        } else {
             snprintf(esc, sizeof(esc), "\\u%04X", c);
             cg_str_add(sb, esc, 6);
         }
@@ -405,30 +389,33 @@ static void kpi_names(struct cg_events *ev, enum cg_event__by by, struct kpi_sor
     struct cg_grid_index *ix = ev->grids ? cg_grid_locator_acquire(ev->grids) : NULL;
     struct name_ctx c = {cg_calloc(n ? n : 1, sizeof(*c.sorted)), 0};
     struct cg_error err = CG_ERROR_INIT;
-    json_t *keys = json_array();
-    char *text = NULL;
+    struct cg_str keys = CG_STR_INIT; /* the keys to look up, as a JSON array */
 
+    cg_str_addch(&keys, '[');
     for (size_t i = 0; i < n; i++) {
         const char *name = map_name(ix, by, rows[i].key);
 
         if (name) {
             rows[i].name = cg_strdup(name);
         } else {
+            if (c.n) {
+                cg_str_addch(&keys, ',');
+            }
+            put_string(&keys, rows[i].key);
             c.sorted[c.n++] = &rows[i];
-            json_array_append_new(keys, json_string(rows[i].key));
         }
     }
+    cg_str_addch(&keys, ']');
     if (ix) {
         cg_grid_locator_release(ev->grids, ix);
     }
-    if (c.n && (text = json_dumps(keys, JSON_COMPACT)) != NULL) {
+    if (c.n && !cg_str_error(&keys)) {
         qsort(c.sorted, c.n, sizeof(*c.sorted), by_key);
-        if (cg_event__kpi_names(ev->db, by, text, name_found, &c, &err)) {
+        if (cg_event__kpi_names(ev->db, by, cg_str_ptr(&keys), name_found, &c, &err)) {
             cg_error_clear(&err); /* the rows without some names rather than no answer */
         }
     }
-    free(text);
-    json_decref(keys);
+    cg_str_release(&keys);
     free(c.sorted);
 }
 
