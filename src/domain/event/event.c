@@ -528,15 +528,12 @@ static json_t *duplicates(struct cg_events *ev, const struct cg_principal *actor
 
     cg_time_iso(now - DUP_WINDOW_MS, since, sizeof(since));
     if (!near) {
-        struct cg_event__around_query q = {r->category_kind,
-                                           r->category_code,
-                                           r->lon,
-                                           r->lat,
-                                           DUP_RADIUS_M,
-                                           now - DUP_WINDOW_MS,
-                                           0,
-                                           0,
-                                           0};
+        struct cg_event__around_query q = {.category_kind = r->category_kind,
+                                           .category_code = r->category_code,
+                                           .lon = r->lon,
+                                           .lat = r->lat,
+                                           .radius_m = DUP_RADIUS_M,
+                                           .since_ms = now - DUP_WINDOW_MS}; /* no reporter */
         int64_t ignored_mine;
 
         /* on an error, what the memory already held */

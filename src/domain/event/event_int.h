@@ -119,8 +119,9 @@ static inline double cg_event__metres(double lon1, double lat1, double lon2, dou
     return sqrt(dx * dx + dy * dy);
 }
 
-/* The same from SQL (index event_class_cell): the reference the recent events in memory are
-   tested against (test_recent_events_agree_with_the_store). */
+/* The same from SQL (a scan of the table since migration 0016 dropped its index): the
+   reference the recent events in memory are tested against
+   (test_recent_events_agree_with_the_store); no request path calls it. */
 int cg_event__nearby(struct cg_db *db, const char *category_kind, const char *category_code,
                      double lon, double lat, double radius_m, const char *since, bool open_only,
                      struct cg_event__near *out, size_t max, size_t *out_n, struct cg_error *err);
