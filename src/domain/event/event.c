@@ -393,36 +393,30 @@ static void word_add(void *ctx, const char *word, int points)
 static void risk_words(struct cg_events *ev, struct risk_words *w)
 {
     struct cg_event__word_list *l = &ev->words;
+    struct cg_event__word_list old = {CG_STR_INIT, NULL, NULL, 0, 0, 0, false};
     int64_t now = cg_time_mono_ns() / 1000000;
-    bool read = false;
 
     /* One thread reads the table again when due, outside the lock (which the calendar shares);
-       the others use the words as last read meanwhile. A failed read is tried again when due. */
+       the others use the words as last read meanwhile. A failed read is tried again when due
+       (the words as last read until then). */
     pthread_mutex_lock(&ev->mu);
     if (!l->reading && (!l->read_ms || now - l->read_ms >= RISK_WORDS_TTL_MS)) {
-        l->reading = read = true;
-        l->read_ms = now;
-    }
-    pthread_mutex_unlock(&ev->mu);
-    if (read) {
         struct cg_event__word_list fresh = {CG_STR_INIT, NULL, NULL, 0, 0, now, false};
         struct cg_error err = CG_ERROR_INIT;
-        bool ok = !cg_event__risk_words(ev->db, word_add, &fresh, &err) && !fresh.text.err;
+        bool ok;
 
+        l->reading = true;
+        l->read_ms = now;
+        pthread_mutex_unlock(&ev->mu);
+        ok = !cg_event__risk_words(ev->db, word_add, &fresh, &err) && !fresh.text.err;
         pthread_mutex_lock(&ev->mu);
+        old = fresh; /* freed below: the one that failed, or the list it replaces */
         if (ok) {
-            struct cg_event__word_list old = *l;
-
+            old = *l;
             *l = fresh;
-            fresh = old;
         }
         l->reading = false;
-        pthread_mutex_unlock(&ev->mu);
-        cg_str_release(&fresh.text); /* the list replaced, or the one that failed */
-        free(fresh.at);
-        free(fresh.points);
     }
-    pthread_mutex_lock(&ev->mu);
     for (size_t i = 0; i < l->n; i++) {
         const char *word = l->text.buf + l->at[i];
 
@@ -433,6 +427,9 @@ static void risk_words(struct cg_events *ev, struct risk_words *w)
         }
     }
     pthread_mutex_unlock(&ev->mu);
+    cg_str_release(&old.text);
+    free(old.at);
+    free(old.points);
 }
 
 int cg_events_warm(struct cg_events *ev, size_t *out_events, struct cg_error *err)
